@@ -1,0 +1,1 @@
+"""A minimal third-party plugin: one evaluator and an event listener."""

@@ -1,0 +1,111 @@
+"""Shared machinery for checkpoint-store adapters built on a LangGraph saver.
+
+``SaverCheckpointStore`` implements the ``CheckpointStore`` port for any saver: it copies a
+thread's lineage with the saver's own ``list`` / ``put`` / ``put_writes`` (LangGraph has no
+``copy_thread`` for SQLite or memory). Stores with direct database access (wtb-postgres)
+override ``copy_thread`` with set-based SQL.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
+
+from wtb_core.errors import CheckpointNotFoundError
+
+
+def thread_config(thread_id: str, checkpoint_id: str | None = None, ns: str = "") -> dict[str, Any]:
+    """A LangGraph config addressing a thread (and optionally one checkpoint of it)."""
+    configurable: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ns}
+    if checkpoint_id is not None:
+        configurable["checkpoint_id"] = checkpoint_id
+    return {"configurable": configurable}
+
+
+def _parent_id(tup: CheckpointTuple) -> str | None:
+    if tup.parent_config is None:
+        return None
+    return tup.parent_config["configurable"].get("checkpoint_id")
+
+
+def lineage(
+    saver: BaseCheckpointSaver, thread_id: str, checkpoint_id: str
+) -> list[CheckpointTuple]:
+    """The root-namespace checkpoint ``checkpoint_id`` and its ancestors, oldest first."""
+    by_id = {
+        tup.config["configurable"]["checkpoint_id"]: tup
+        for tup in saver.list(thread_config(thread_id))
+    }
+    if checkpoint_id not in by_id:
+        raise CheckpointNotFoundError(
+            f"checkpoint {checkpoint_id!r} is not in thread {thread_id!r}; "
+            "list the execution's checkpoints (bench.get_checkpoints / wtb checkpoints EXEC)"
+        )
+    chain: list[CheckpointTuple] = []
+    current: str | None = checkpoint_id
+    while current is not None and current in by_id:
+        chain.append(by_id[current])
+        current = _parent_id(by_id[current])
+    chain.reverse()
+    return chain
+
+
+def copy_lineage(
+    saver: BaseCheckpointSaver, source_thread_id: str, target_thread_id: str, checkpoint_id: str
+) -> None:
+    """Copy ``checkpoint_id``'s lineage (with writes and subgraph checkpoints) to another thread.
+
+    Checkpoint ids and parent links are kept, so the copy answers ``get_state_history`` like
+    the source did up to that checkpoint.
+    """
+    chain = lineage(saver, source_thread_id, checkpoint_id)
+    chain_ids = {tup.config["configurable"]["checkpoint_id"] for tup in chain}
+    nested = [
+        tup
+        for tup in saver.list({"configurable": {"thread_id": source_thread_id}})
+        if tup.config["configurable"].get("checkpoint_ns", "")
+        and (tup.metadata or {}).get("parents", {}).get("") in chain_ids
+    ]
+    nested.reverse()  # list() is newest first; write parents before children
+    for tup in [*chain, *nested]:
+        _put_tuple(saver, target_thread_id, tup)
+
+
+def _put_tuple(saver: BaseCheckpointSaver, target_thread_id: str, tup: CheckpointTuple) -> None:
+    ns = tup.config["configurable"].get("checkpoint_ns", "")
+    checkpoint_id = tup.config["configurable"]["checkpoint_id"]
+    saver.put(
+        thread_config(target_thread_id, _parent_id(tup), ns),
+        tup.checkpoint,
+        tup.metadata,
+        dict(tup.checkpoint["channel_versions"]),
+    )
+    writes_by_task: dict[str, list[tuple[str, Any]]] = defaultdict(list)
+    for task_id, channel, value in tup.pending_writes or ():
+        writes_by_task[task_id].append((channel, value))
+    for task_id, writes in writes_by_task.items():
+        saver.put_writes(thread_config(target_thread_id, checkpoint_id, ns), writes, task_id)
+
+
+class SaverCheckpointStore:
+    """A ``CheckpointStore`` over any LangGraph saver."""
+
+    name = "saver"
+
+    def __init__(self, saver: BaseCheckpointSaver) -> None:
+        self._saver = saver
+
+    @property
+    def saver(self) -> BaseCheckpointSaver:
+        return self._saver
+
+    def copy_thread(self, source_thread_id: str, target_thread_id: str, checkpoint_id: str) -> None:
+        copy_lineage(self._saver, source_thread_id, target_thread_id, checkpoint_id)
+
+    def delete_thread(self, thread_id: str) -> None:
+        self._saver.delete_thread(thread_id)
+
+    def close(self) -> None:
+        """Nothing to release for an in-process saver."""

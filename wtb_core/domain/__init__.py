@@ -1,0 +1,1 @@
+"""Domain objects: what an execution, a checkpoint and an event are."""

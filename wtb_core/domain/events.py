@@ -1,0 +1,71 @@
+"""Domain events: what happened to an execution, as every listener hears it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from wtb_core.domain.models import AuditEntry, Severity
+
+
+class EventType(StrEnum):
+    EXECUTION_STARTED = "execution_started"
+    EXECUTION_RESUMED = "execution_resumed"
+    EXECUTION_PAUSED = "execution_paused"
+    EXECUTION_INTERRUPTED = "execution_interrupted"
+    EXECUTION_COMPLETED = "execution_completed"
+    EXECUTION_FAILED = "execution_failed"
+    EXECUTION_STOPPED = "execution_stopped"
+    EXECUTION_ROLLED_BACK = "execution_rolled_back"
+    EXECUTION_FORKED = "execution_forked"
+    STATE_UPDATED = "state_updated"
+    NODE_STARTED = "node_started"
+    NODE_COMPLETED = "node_completed"
+    NODE_FAILED = "node_failed"
+    CHECKPOINT_CREATED = "checkpoint_created"
+
+
+_SEVERITY = {
+    EventType.EXECUTION_FAILED: Severity.ERROR,
+    EventType.NODE_FAILED: Severity.ERROR,
+    EventType.EXECUTION_STOPPED: Severity.WARNING,
+    EventType.EXECUTION_ROLLED_BACK: Severity.WARNING,
+    EventType.NODE_STARTED: Severity.DEBUG,
+    EventType.CHECKPOINT_CREATED: Severity.DEBUG,
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Event(BaseModel):
+    """One thing that happened; delivered to ``wtb_on_event`` and kept in the audit trail."""
+
+    type: EventType
+    execution_id: str
+    project: str
+    timestamp: datetime = Field(default_factory=_now)
+    node: str | None = None
+    checkpoint_id: str | None = None
+    message: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def severity(self) -> Severity:
+        return _SEVERITY.get(self.type, Severity.INFO)
+
+    def to_audit_entry(self) -> AuditEntry:
+        return AuditEntry(
+            timestamp=self.timestamp,
+            event_type=self.type.value,
+            severity=self.severity,
+            execution_id=self.execution_id,
+            node=self.node,
+            checkpoint_id=self.checkpoint_id,
+            message=self.message,
+            data=self.data,
+        )

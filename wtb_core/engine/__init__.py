@@ -1,0 +1,1 @@
+"""The engine: builds graphs for executions and drives them through LangGraph."""

@@ -1,0 +1,269 @@
+"""Driving one execution through LangGraph, one super-step at a time.
+
+``ExecutionDriver.drive`` streams the graph with ``stream_mode=["checkpoints", "tasks"]``:
+task events become node started / completed / failed events (with timings), checkpoint
+events become checkpoint-created events, file snapshots and the execution's new head.
+Between super-steps it honours ``pause`` and ``stop`` requested from other threads and the
+project's timeout. It never writes the metadata store: it returns a ``RunOutcome``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from langgraph.errors import GraphRecursionError
+
+from wtb_core.checkpoint_stores import thread_config
+from wtb_core.domain.events import Event, EventType
+from wtb_core.domain.models import ExecutionStatus, PendingInterrupt
+from wtb_core.engine.history import pending_interrupts, snapshot_at, user_nodes
+from wtb_core.engine.serialization import describe_failure, is_serialisation_error
+from wtb_core.ports.file_tracker import FileTracker, TrackedExecution
+from wtb_core.workspace import use_workspace
+
+
+@dataclass
+class RunRequest:
+    """Everything ``drive`` needs about one execution."""
+
+    execution_id: str
+    project: str
+    thread_id: str
+    graph: Any
+    head: str | None
+    breakpoints: list[str] = field(default_factory=list)
+    recursion_limit: int = 25
+    timeout: float | None = None
+    workspace: Path | None = None
+    tracked: TrackedExecution | None = None
+
+
+@dataclass
+class RunOutcome:
+    status: ExecutionStatus
+    head: str | None
+    state: dict[str, Any]
+    next: tuple[str, ...] = ()
+    interrupts: tuple[PendingInterrupt, ...] = ()
+    error: str | None = None
+    duration_ms: float = 0.0
+
+
+class Control:
+    """What other threads asked of a running execution, and when it finished."""
+
+    def __init__(self) -> None:
+        self.requested: ExecutionStatus | None = None  # PAUSED or CANCELLED
+        self.finished = threading.Event()
+
+
+class ExecutionDriver:
+    """Runs executions and knows which of them are running in this process."""
+
+    def __init__(
+        self,
+        publish: Callable[[Event], None],
+        file_tracker: FileTracker,
+        serde_of: Callable[[], Any],
+    ) -> None:
+        self._publish = publish
+        self._file_tracker = file_tracker
+        self._serde_of = serde_of
+        self._controls: dict[str, Control] = {}
+        self._lock = threading.Lock()
+
+    # -- control from other threads ------------------------------------------------------
+
+    def is_running(self, execution_id: str) -> bool:
+        return execution_id in self._controls
+
+    def request(self, execution_id: str, status: ExecutionStatus, timeout: float | None) -> bool:
+        """Ask a running execution to pause or stop at its next node boundary.
+
+        Waits up to ``timeout`` seconds (``None`` = until it does) and returns whether the
+        execution has stopped running.
+        """
+        with self._lock:
+            control = self._controls.get(execution_id)
+            if control is None:
+                return True
+            if control.requested != ExecutionStatus.CANCELLED:
+                control.requested = status
+        return control.finished.wait(timeout)
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def drive(self, request: RunRequest, graph_input: Any) -> RunOutcome:
+        control = Control()
+        with self._lock:
+            self._controls[request.execution_id] = control
+        try:
+            with use_workspace(request.workspace):
+                return self._drive(request, graph_input, control)
+        finally:
+            with self._lock:
+                del self._controls[request.execution_id]
+            control.finished.set()
+
+    def _event(self, request: RunRequest, type_: EventType, **fields: Any) -> None:
+        self._publish(
+            Event(type=type_, execution_id=request.execution_id, project=request.project, **fields)
+        )
+
+    def _drive(self, request: RunRequest, graph_input: Any, control: Control) -> RunOutcome:
+        config: dict[str, Any] = thread_config(request.thread_id, request.head)
+        config["recursion_limit"] = request.recursion_limit
+        started = time.perf_counter()
+        running: dict[str, tuple[str, float]] = {}  # task id -> (node, start)
+        step_nodes: tuple[str, ...] = ()
+        head = request.head
+        last: dict[str, Any] | None = None
+        stop_reason: ExecutionStatus | None = None
+        interrupted = False
+        try:
+            for mode, payload in request.graph.stream(
+                graph_input,
+                config,
+                stream_mode=["checkpoints", "tasks"],
+                interrupt_before=request.breakpoints or None,
+            ):
+                if mode == "tasks":
+                    interrupted |= self._on_task(request, payload, running)
+                    continue
+                head = payload["config"]["configurable"]["checkpoint_id"]
+                last = payload
+                self._on_checkpoint(request, payload, step_nodes)
+                step_nodes = user_nodes(task["name"] for task in payload["tasks"])
+                stop_reason = control.requested
+                if stop_reason is not None:
+                    break
+                if request.timeout and time.perf_counter() - started > request.timeout:
+                    raise TimeoutError(
+                        f"execution exceeded its timeout of {request.timeout:g} s; raise "
+                        "ExecutionConfig.default_timeout or resume it to continue"
+                    )
+        except Exception as exc:
+            return self._failed(request, exc, head, running, started)
+        except BaseException:  # KeyboardInterrupt: record it, then let it propagate
+            self._event(request, EventType.EXECUTION_STOPPED, message="interrupted by the user")
+            raise
+        elapsed = (time.perf_counter() - started) * 1000
+        if last is not None and not last["next"] and not interrupted and stop_reason is None:
+            return RunOutcome(
+                ExecutionStatus.COMPLETED, head, dict(last["values"]), duration_ms=elapsed
+            )
+        return self._stopped(request, head, stop_reason, elapsed)
+
+    def _on_task(
+        self, request: RunRequest, payload: dict[str, Any], running: dict[str, tuple[str, float]]
+    ) -> bool:
+        """Handle a task event; True when the task stopped at an ``interrupt()``."""
+        node = payload["name"]
+        if "input" in payload:
+            running[payload["id"]] = (node, time.perf_counter())
+            self._event(request, EventType.NODE_STARTED, node=node)
+            return False
+        _, start = running.pop(payload["id"], (node, time.perf_counter()))
+        data = {"duration_ms": round((time.perf_counter() - start) * 1000, 3)}
+        if payload.get("error") is not None:
+            error = payload["error"]
+            self._event(
+                request,
+                EventType.NODE_FAILED,
+                node=node,
+                message=f"{type(error).__name__}: {error}",
+                data=data,
+            )
+            return False
+        if payload.get("interrupts"):
+            values = [i.get("value") if isinstance(i, dict) else i for i in payload["interrupts"]]
+            self._event(
+                request,
+                EventType.EXECUTION_INTERRUPTED,
+                node=node,
+                message="waiting for resume=...",
+                data={**data, "interrupts": values},
+            )
+            return True
+        self._event(request, EventType.NODE_COMPLETED, node=node, data=data)
+        return False
+
+    def _on_checkpoint(
+        self, request: RunRequest, payload: dict[str, Any], nodes: tuple[str, ...]
+    ) -> None:
+        checkpoint_id = payload["config"]["configurable"]["checkpoint_id"]
+        self._event(
+            request,
+            EventType.CHECKPOINT_CREATED,
+            checkpoint_id=checkpoint_id,
+            data={
+                "step": payload["metadata"].get("step"),
+                "nodes": list(nodes),
+                "next": list(user_nodes(payload["next"])),
+            },
+        )
+        if request.tracked is not None and request.tracked.config.commit_on != "manual":
+            self._file_tracker.snapshot(request.tracked, checkpoint_id)
+
+    def _stopped(
+        self,
+        request: RunRequest,
+        head: str | None,
+        stop_reason: ExecutionStatus | None,
+        elapsed: float,
+    ) -> RunOutcome:
+        snapshot = snapshot_at(request.graph, request.thread_id, head) if head else None
+        state = dict(snapshot.values) if snapshot is not None else {}
+        next_nodes = user_nodes(snapshot.next) if snapshot is not None else ()
+        interrupts = pending_interrupts(snapshot) if snapshot is not None else ()
+        if stop_reason is ExecutionStatus.CANCELLED:
+            self._event(request, EventType.EXECUTION_STOPPED, checkpoint_id=head)
+            status = ExecutionStatus.CANCELLED
+        elif stop_reason is ExecutionStatus.PAUSED or next_nodes or interrupts:
+            self._event(
+                request,
+                EventType.EXECUTION_PAUSED,
+                checkpoint_id=head,
+                message="at an interrupt()" if interrupts else "before " + ", ".join(next_nodes),
+            )
+            status = ExecutionStatus.PAUSED
+        else:
+            status = ExecutionStatus.COMPLETED
+        return RunOutcome(status, head, state, next_nodes, interrupts, duration_ms=elapsed)
+
+    def _failed(
+        self,
+        request: RunRequest,
+        exc: Exception,
+        head: str | None,
+        running: dict[str, tuple[str, float]],
+        started: float,
+    ) -> RunOutcome:
+        nodes = [node for node, _ in running.values()]
+        if is_serialisation_error(exc):
+            error = str(describe_failure(exc, self._serde_of(), nodes))
+            for node in nodes:
+                self._event(request, EventType.NODE_FAILED, node=node, message=error)
+        elif isinstance(exc, GraphRecursionError):
+            error = (
+                f"GraphRecursionError: {exc}. The graph ran more super-steps than "
+                f"recursion_limit={request.recursion_limit}; raise ExecutionConfig.recursion_limit "
+                "or fix the loop's exit condition"
+            )
+        else:
+            error = f"{type(exc).__name__}: {exc}"
+        snapshot = snapshot_at(request.graph, request.thread_id, head) if head else None
+        self._event(request, EventType.EXECUTION_FAILED, checkpoint_id=head, message=error)
+        return RunOutcome(
+            ExecutionStatus.FAILED,
+            head,
+            dict(snapshot.values) if snapshot is not None else {},
+            user_nodes(snapshot.next) if snapshot is not None else (),
+            error=error,
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )

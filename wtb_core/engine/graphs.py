@@ -1,0 +1,98 @@
+"""From a user's graph to the graph an execution runs.
+
+WTB takes the user's ``StateGraph`` (or ``compiled.builder``), copies it, swaps node
+implementations for the chosen variants and compiles it with the bench's checkpointer.
+The user's graph object is never mutated: ``StateGraph.compile`` writes into node specs,
+so the copy goes one level below the builder's dictionaries.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from langgraph.graph import StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from wtb_core.errors import ProjectError
+
+
+@dataclass
+class GraphTemplate:
+    """A user's graph as WTB keeps it: the builder plus the compile options it came with."""
+
+    builder: StateGraph
+    compile_options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def node_names(self) -> list[str]:
+        return list(self.builder.nodes)
+
+
+def template_from(obj: Any, origin: str) -> GraphTemplate:
+    """Accept a ``StateGraph`` or a compiled graph; anything else is a ``ProjectError``."""
+    if isinstance(obj, StateGraph):
+        return GraphTemplate(obj)
+    builder = getattr(obj, "builder", None)
+    if isinstance(obj, CompiledStateGraph) and isinstance(builder, StateGraph):
+        options: dict[str, Any] = {
+            "interrupt_before": _node_list(obj.interrupt_before_nodes),
+            "interrupt_after": _node_list(obj.interrupt_after_nodes),
+            "name": obj.name,
+        }
+        if obj.store is not None:
+            options["store"] = obj.store
+        return GraphTemplate(builder, options)
+    raise ProjectError(
+        f"{origin} returned {type(obj).__name__}; it must return a langgraph StateGraph or "
+        "the graph it compiles to (StateGraph(...).compile())"
+    )
+
+
+def _node_list(nodes: Any) -> Any:
+    return nodes if nodes == "*" else list(nodes or [])
+
+
+def copy_builder(builder: StateGraph) -> StateGraph:
+    """A copy of ``builder`` that compiling (and node swapping) cannot leak back from."""
+    new = copy.copy(builder)
+    new.nodes = {name: copy.copy(spec) for name, spec in builder.nodes.items()}
+    new.edges = set(builder.edges)
+    new.branches = defaultdict(dict, {k: dict(v) for k, v in builder.branches.items()})
+    new.channels = dict(builder.channels)
+    new.managed = dict(builder.managed)
+    new.schemas = {k: dict(v) for k, v in builder.schemas.items()}
+    new.waiting_edges = set(builder.waiting_edges)
+    new.compiled = False
+    return new
+
+
+def build_graph(
+    template: GraphTemplate,
+    replacements: Mapping[str, Callable[..., Any]],
+    checkpointer: Any,
+    wrap: Callable[[str, Callable[..., Any]], Callable[..., Any]] | None = None,
+) -> CompiledStateGraph:
+    """Compile a copy of ``template`` with ``replacements`` swapped in.
+
+    ``wrap(node, func)`` sees every node's callable (the variant's for swapped nodes) and
+    returns what LangGraph should run instead, or ``func`` itself to keep it.
+    """
+    builder = copy_builder(template.builder)
+    for node, spec in list(builder.nodes.items()):
+        func = replacements.get(node) or getattr(spec.runnable, "func", None)
+        wrapped = wrap(node, func) if wrap is not None and func is not None else func
+        if node in replacements or wrapped is not func:
+            _swap_node(builder, node, wrapped)
+    return builder.compile(checkpointer=checkpointer, **template.compile_options)
+
+
+def _swap_node(builder: StateGraph, node: str, func: Callable[..., Any]) -> None:
+    """Replace a node's callable, keeping its spec (schema, retry, cache, destinations)."""
+    spec = builder.nodes.pop(node)
+    builder.add_node(node, func)  # LangGraph's own coercion of a callable into a node
+    builder.nodes[node] = dataclasses.replace(spec, runnable=builder.nodes[node].runnable)

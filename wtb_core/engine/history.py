@@ -1,0 +1,94 @@
+"""Reading an execution's checkpoints back as ``Checkpoint`` objects.
+
+``get_state_history`` is newest first and interleaves branches, so order is rebuilt from
+``parent_config``: an execution's checkpoints are the lineage of its head.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from langgraph.types import StateSnapshot
+
+from wtb_core.checkpoint_stores import thread_config
+from wtb_core.domain.models import Checkpoint, PendingInterrupt
+from wtb_core.errors import CheckpointNotFoundError
+
+INTERNAL_NODES = frozenset({"__start__", "__end__"})
+
+
+def snapshot_id(snapshot: StateSnapshot) -> str:
+    return snapshot.config["configurable"]["checkpoint_id"]
+
+
+def _parent_id(snapshot: StateSnapshot) -> str | None:
+    if snapshot.parent_config is None:
+        return None
+    return snapshot.parent_config["configurable"].get("checkpoint_id")
+
+
+def user_nodes(names: Any) -> tuple[str, ...]:
+    return tuple(n for n in names if n not in INTERNAL_NODES)
+
+
+def to_checkpoint(snapshot: StateSnapshot, parent: StateSnapshot | None) -> Checkpoint:
+    source = (snapshot.metadata or {}).get("source", "loop")
+    nodes: tuple[str, ...] = ()
+    if parent is not None and source == "loop":
+        nodes = user_nodes(task.name for task in parent.tasks)
+    return Checkpoint(
+        checkpoint_id=snapshot_id(snapshot),
+        step=(snapshot.metadata or {}).get("step", -1),
+        nodes=nodes,
+        next=user_nodes(snapshot.next),
+        created_at=datetime.fromisoformat(snapshot.created_at)
+        if snapshot.created_at
+        else datetime.fromtimestamp(0),
+        values=dict(snapshot.values) if isinstance(snapshot.values, dict) else {},
+        source=source,
+        parent_checkpoint_id=_parent_id(snapshot),
+    )
+
+
+def list_checkpoints(
+    graph: Any, thread_id: str, head: str | None, all_branches: bool = False
+) -> list[Checkpoint]:
+    """The head's lineage oldest first (every checkpoint of the thread with ``all_branches``)."""
+    by_id = {snapshot_id(s): s for s in graph.get_state_history(thread_config(thread_id))}
+    if all_branches or head is None:
+        ordered = sorted(by_id.values(), key=snapshot_id)
+    else:
+        if head not in by_id:
+            raise CheckpointNotFoundError(
+                f"head checkpoint {head!r} is missing from thread {thread_id!r}: the checkpoint "
+                "store no longer holds it; run `wtb integrity` or fork from an older checkpoint"
+            )
+        ordered = []
+        current: str | None = head
+        while current is not None and current in by_id:
+            ordered.append(by_id[current])
+            current = _parent_id(by_id[current])
+        ordered.reverse()
+    return [to_checkpoint(s, by_id.get(_parent_id(s) or "")) for s in ordered]
+
+
+def snapshot_at(graph: Any, thread_id: str, checkpoint_id: str) -> StateSnapshot:
+    """The state snapshot of one checkpoint; ``CheckpointNotFoundError`` if the thread lacks it."""
+    snapshot = graph.get_state(thread_config(thread_id, checkpoint_id))
+    if not snapshot.config or snapshot.config["configurable"].get("checkpoint_id") != checkpoint_id:
+        raise CheckpointNotFoundError(
+            f"checkpoint {checkpoint_id!r} does not belong to this execution (thread "
+            f"{thread_id!r}); list its checkpoints with bench.get_checkpoints(execution_id) "
+            "or `wtb checkpoints EXEC`"
+        )
+    return snapshot
+
+
+def pending_interrupts(snapshot: StateSnapshot) -> tuple[PendingInterrupt, ...]:
+    """``interrupt()`` calls of the snapshot's tasks still waiting for an answer."""
+    return tuple(
+        PendingInterrupt(id=interrupt.id, node=task.name, value=interrupt.value)
+        for task in snapshot.tasks
+        for interrupt in task.interrupts
+    )

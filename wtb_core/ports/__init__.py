@@ -1,0 +1,15 @@
+"""Ports: the typed interfaces the engine talks to. Adapters (builtins and plugins)
+implement them; the engine never imports an adapter directly."""
+
+from wtb_core.ports.checkpoint_store import CheckpointStore, CheckpointStoreFactory
+from wtb_core.ports.environment import EnvironmentProvider, NodeCallable
+from wtb_core.ports.file_tracker import FileTracker, TrackedExecution
+
+__all__ = [
+    "CheckpointStore",
+    "CheckpointStoreFactory",
+    "EnvironmentProvider",
+    "FileTracker",
+    "NodeCallable",
+    "TrackedExecution",
+]

@@ -1,0 +1,44 @@
+"""Checkpoint store port: a LangGraph saver plus the thread operations WTB needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+
+if TYPE_CHECKING:
+    from wtb_core.config import StackConfig
+
+
+@runtime_checkable
+class CheckpointStore(Protocol):
+    """Where checkpoints live. One store serves every execution of a bench.
+
+    Contract (checked by ``wtb_core.testing.CheckpointStoreContract``):
+
+    * ``saver`` is a LangGraph checkpointer safe to use from several threads at once.
+    * ``copy_thread(src, dst, checkpoint_id)`` makes thread ``dst`` hold the lineage of
+      ``checkpoint_id`` in ``src`` — that checkpoint and all its ancestors, with their
+      pending writes and parent links, under the same checkpoint ids — and nothing else.
+      ``src`` is not changed. Raises ``CheckpointNotFoundError`` if the checkpoint is not
+      in ``src``.
+    * ``delete_thread(thread_id)`` removes every checkpoint and write of the thread.
+    * ``close()`` releases connections; the store is not used afterwards.
+    """
+
+    name: str
+
+    @property
+    def saver(self) -> BaseCheckpointSaver: ...
+
+    def copy_thread(
+        self, source_thread_id: str, target_thread_id: str, checkpoint_id: str
+    ) -> None: ...
+
+    def delete_thread(self, thread_id: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+CheckpointStoreFactory = Callable[["StackConfig"], CheckpointStore]

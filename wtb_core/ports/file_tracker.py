@@ -1,0 +1,48 @@
+"""File tracker port: files a workflow writes, snapshotted with its checkpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from wtb_core.config import FileTrackingConfig
+from wtb_core.domain.models import FileSnapshot
+
+
+@dataclass(frozen=True)
+class TrackedExecution:
+    """The execution a file tracker works for, and where its files are."""
+
+    execution_id: str
+    project: str
+    config: FileTrackingConfig
+    workspace: Path
+
+
+@runtime_checkable
+class FileTracker(Protocol):
+    """Snapshots tracked files at checkpoints; restores them on rollback and fork.
+
+    * ``snapshot`` records the tracked files as they are now, linked to ``checkpoint_id``.
+    * ``restore`` puts every tracked path back as it was at ``checkpoint_id``. It verifies
+      everything it needs *before* changing anything: on a missing or corrupt blob it
+      raises ``WTBError`` naming the file and leaves the files untouched.
+    * ``link_fork`` makes ``target`` share ``source``'s snapshots of ``checkpoint_ids``.
+    * ``snapshots`` lists an execution's snapshots, oldest first.
+    """
+
+    name: str
+
+    def snapshot(self, execution: TrackedExecution, checkpoint_id: str) -> FileSnapshot | None: ...
+
+    def restore(self, execution: TrackedExecution, checkpoint_id: str) -> None: ...
+
+    def link_fork(
+        self, source: TrackedExecution, target: TrackedExecution, checkpoint_ids: Sequence[str]
+    ) -> None: ...
+
+    def snapshots(self, execution_id: str) -> list[FileSnapshot]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,1 @@
+"""The Python SDK: ``WTBTestBench`` and the stack it assembles."""

@@ -1,0 +1,727 @@
+"""``WTBTestBench``: the SDK's entry point.
+
+Every control call returns an ``ExecutionResult``. An execution is one LangGraph thread
+(``wtb-<execution id>``); its *head* is the checkpoint the next ``resume`` continues from.
+Metadata (projects, executions, audit) and checkpoints outlive the process: a new bench on
+the same data directory sees, resumes, rolls back and forks old executions.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from langgraph.errors import InvalidUpdateError
+from langgraph.types import Command
+
+from wtb_core.checkpoint_stores import thread_config
+from wtb_core.config import EnvironmentConfig, ExecutionConfig, FileTrackingConfig, StackConfig
+from wtb_core.domain.events import Event, EventType
+from wtb_core.domain.models import (
+    AuditEntry,
+    Checkpoint,
+    ExecutionResult,
+    ExecutionStatus,
+    FileSnapshot,
+    PendingInterrupt,
+    Severity,
+)
+from wtb_core.engine.driver import ExecutionDriver, RunOutcome, RunRequest
+from wtb_core.engine.environments import resolve_env
+from wtb_core.engine.events import EventBus
+from wtb_core.engine.graphs import build_graph
+from wtb_core.engine.history import list_checkpoints, pending_interrupts, snapshot_at, user_nodes
+from wtb_core.engine.serialization import check_input
+from wtb_core.errors import (
+    ConfigurationError,
+    InvalidStateError,
+    ProjectError,
+    ProjectNotFoundError,
+)
+from wtb_core.loading import import_reference
+from wtb_core.ports.file_tracker import TrackedExecution
+from wtb_core.project import WorkflowProject
+from wtb_core.sdk.stack import Mode, Stack, config_for_mode
+from wtb_core.storage.metadata import utcnow
+from wtb_core.storage.tables import ExecutionRow
+
+_HOST = socket.gethostname()
+
+
+def new_execution_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def _owner_alive(owner: str | None) -> bool:
+    """Whether the process that owns a running execution may still be running it."""
+    if not owner or ":" not in owner:
+        return True
+    host, _, pid = owner.rpartition(":")
+    if host != _HOST or not pid.isdigit():
+        return True  # another machine: assume it is alive
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class WTBTestBench:
+    """Runs, inspects and time-travels LangGraph workflows, and compares their variants."""
+
+    def __init__(
+        self,
+        data_dir: str | Path | None = None,
+        config: StackConfig | None = None,
+        *,
+        plugins: Iterable[object] = (),
+        load_entrypoints: bool = True,
+    ) -> None:
+        if config is None:
+            config = StackConfig(**({"data_dir": Path(data_dir)} if data_dir is not None else {}))
+        elif data_dir is not None:
+            config = config.model_copy(update={"data_dir": Path(data_dir)})
+        self.config = config
+        self._stack = Stack.build(config, plugins, load_entrypoints)
+        self._bus = EventBus(self._stack.plugins, self._stack.metadata)
+        self._driver = ExecutionDriver(
+            self._bus.publish, self._stack.file_tracker, lambda: self._stack.checkpoints.saver.serde
+        )
+        self._projects: dict[str, WorkflowProject] = {}
+        self._graphs: dict[tuple[Any, ...], Any] = {}
+        self._lock = threading.RLock()
+        self._owner = f"{_HOST}:{os.getpid()}"
+
+    @classmethod
+    def create(
+        cls,
+        mode: Mode = "development",
+        data_dir: str | Path | None = None,
+        *,
+        plugins: Iterable[object] = (),
+        load_entrypoints: bool = True,
+        **overrides: Any,
+    ) -> WTBTestBench:
+        """A bench for ``testing`` (in memory), ``development`` (SQLite) or ``production``
+        (the stack from ``wtb.toml`` / ``WTB_*``)."""
+        config = config_for_mode(mode, data_dir, **overrides)
+        return cls(config=config, plugins=plugins, load_entrypoints=load_entrypoints)
+
+    @property
+    def plugins(self):
+        """The plugin registry this bench was assembled from."""
+        return self._stack.plugins
+
+    @property
+    def stack(self) -> Stack:
+        return self._stack
+
+    def close(self) -> None:
+        """Write what is buffered and release databases and plugin resources."""
+        self._bus.flush()
+        self._stack.close()
+
+    def __enter__(self) -> WTBTestBench:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- projects ------------------------------------------------------------------------
+
+    def register_project(self, project: WorkflowProject) -> WorkflowProject:
+        """Register (or replace) a project; it is remembered in the metadata store."""
+        if not isinstance(project, WorkflowProject):
+            raise ProjectError(
+                f"register_project takes a WorkflowProject, not {type(project).__name__}"
+            )
+        if project.file_tracking.enabled and self.config.file_tracker == "none":
+            raise ConfigurationError(
+                f"project {project.name!r} enables file tracking but the stack's file tracker is "
+                "'none': pip install wtb-filetrack and set WTB_FILE_TRACKER=cas"
+            )
+        project.node_names()  # builds the graph once: a broken factory fails here
+        with self._lock:
+            self._projects[project.name] = project
+            self._graphs = {k: v for k, v in self._graphs.items() if k[0] != project.name}
+        self._stack.metadata.save_project(
+            project.name,
+            project.description,
+            project.factory_ref,
+            {
+                "file_tracking": project.file_tracking.model_dump(mode="json"),
+                "environment": project.environment.model_dump(mode="json"),
+                "execution": project.execution.model_dump(mode="json"),
+            },
+        )
+        return project
+
+    def get_project(self, name: str) -> WorkflowProject:
+        """A registered project; one registered by an earlier process is re-imported from
+        its ``module:function`` graph factory when that is importable."""
+        with self._lock:
+            if name in self._projects:
+                return self._projects[name]
+        row = self._stack.metadata.get_project(name)
+        if row is not None and row.factory_ref:
+            project = WorkflowProject(
+                name=row.name,
+                graph_factory=import_reference(row.factory_ref, f"project {name!r}"),
+                description=row.description,
+                file_tracking=FileTrackingConfig.model_validate(
+                    row.settings.get("file_tracking", {})
+                ),
+                environment=EnvironmentConfig.model_validate(row.settings.get("environment", {})),
+                execution=ExecutionConfig.model_validate(row.settings.get("execution", {})),
+            )
+            with self._lock:
+                return self._projects.setdefault(name, project)
+        known = ", ".join(self.list_projects()) or "none"
+        hint = (
+            " It was registered from code that cannot be imported again (a function in __main__"
+            " or a closure): register it in this process too."
+            if row is not None
+            else ""
+        )
+        raise ProjectNotFoundError(
+            f"project {name!r} is not registered with this bench (known: {known}).{hint} "
+            "Call bench.register_project(WorkflowProject(...)) first"
+        )
+
+    def list_projects(self) -> list[str]:
+        names = {row.name for row in self._stack.metadata.list_projects()}
+        with self._lock:
+            names.update(self._projects)
+        return sorted(names)
+
+    # -- graphs --------------------------------------------------------------------------
+
+    def _graph(
+        self,
+        project: WorkflowProject,
+        variant_config: Mapping[str, str],
+        workflow_variant: str | None,
+    ) -> Any:
+        key = (
+            project.name,
+            id(project),
+            project.revision,
+            tuple(sorted(variant_config.items())),
+            workflow_variant,
+        )
+        with self._lock:
+            graph = self._graphs.get(key)
+        if graph is not None:
+            return graph
+        replacements = project.resolve_variants(dict(variant_config), workflow_variant)
+        provider = self._stack.environment
+
+        def wrap(node: str, func: Any) -> Any:
+            variant = variant_config.get(node)
+            env = resolve_env(project.environment, node, variant, workflow_variant)
+            return provider.wrap_node(project.name, node, variant, env, func)
+
+        graph = build_graph(
+            project.workflow_template(workflow_variant),
+            replacements,
+            self._stack.checkpoints.saver,
+            wrap,
+        )
+        with self._lock:
+            self._graphs[key] = graph
+        return graph
+
+    def _graph_of(self, row: ExecutionRow) -> Any:
+        return self._graph(self.get_project(row.project), row.variant_config, row.workflow_variant)
+
+    # -- running -------------------------------------------------------------------------
+
+    def run(
+        self,
+        project: str,
+        initial_state: Mapping[str, Any] | None = None,
+        variant_config: Mapping[str, str] | None = None,
+        workflow_variant: str | None = None,
+        breakpoints: Iterable[str] | None = None,
+    ) -> ExecutionResult:
+        """Run a project from ``initial_state`` until it completes, fails, pauses at a
+        breakpoint or ``interrupt()``, or is paused / stopped from another thread."""
+        proj = self.get_project(project)
+        variant_config = dict(variant_config or {})
+        graph = self._graph(proj, variant_config, workflow_variant)
+        bps = self._check_breakpoints(graph, breakpoints)
+        state = self._check_state(initial_state)
+        execution_id = new_execution_id()
+        now = utcnow()
+        row = ExecutionRow(
+            id=execution_id,
+            project=proj.name,
+            thread_id=f"wtb-{execution_id}",
+            status=ExecutionStatus.RUNNING.value,
+            head_checkpoint_id=None,
+            initial_state=state,
+            state={},
+            error=None,
+            variant_config=variant_config,
+            workflow_variant=workflow_variant,
+            project_version=None,
+            breakpoints=bps,
+            next_nodes=[],
+            interrupts=[],
+            parent_execution_id=None,
+            parent_checkpoint_id=None,
+            owner=self._owner,
+            duration_ms=0.0,
+            created_at=now,
+            updated_at=now,
+        )
+        self._publish(row, EventType.EXECUTION_STARTED, data={"variants": variant_config})
+        self._stack.metadata.create_execution(row, self._bus.drain())
+        return self._drive(proj, row, graph, state)
+
+    def resume(
+        self,
+        execution_id: str,
+        resume: Any = None,
+        updates: Mapping[str, Any] | None = None,
+        as_node: str | None = None,
+    ) -> ExecutionResult:
+        """Continue from the head. ``resume=`` answers pending ``interrupt()`` calls (a dict
+        ``{interrupt_id: answer}`` when several wait); ``updates=`` edits the state first."""
+        row = self._row(execution_id)
+        status = self._status(row)
+        self._require_not_running(row, status, "resume")
+        if status is ExecutionStatus.COMPLETED:
+            raise InvalidStateError(
+                f"execution {execution_id} is completed; nothing to resume. Roll it back "
+                "(bench.rollback) or fork it (bench.fork) from an earlier checkpoint"
+            )
+        if status is ExecutionStatus.CANCELLED:
+            raise InvalidStateError(
+                f"execution {execution_id} was stopped; roll it back to a checkpoint "
+                "(bench.rollback) or fork it (bench.fork) to continue"
+            )
+        proj = self.get_project(row.project)
+        graph = self._graph_of(row)
+        if row.head_checkpoint_id is None:  # failed before its first checkpoint
+            return self._rerun_from_input(proj, row, graph)
+        snapshot = snapshot_at(graph, row.thread_id, row.head_checkpoint_id)
+        graph_input = self._resume_input(execution_id, pending_interrupts(snapshot), resume)
+        if updates:
+            row.head_checkpoint_id = self._apply_update(graph, row, updates, as_node)
+        self._publish(row, EventType.EXECUTION_RESUMED, checkpoint_id=row.head_checkpoint_id)
+        self._set(row, status=ExecutionStatus.RUNNING.value, owner=self._owner, error=None)
+        return self._drive(proj, row, graph, graph_input)
+
+    def _rerun_from_input(
+        self, proj: WorkflowProject, row: ExecutionRow, graph: Any
+    ) -> ExecutionResult:
+        self._publish(row, EventType.EXECUTION_RESUMED, message="from its initial state")
+        self._set(row, status=ExecutionStatus.RUNNING.value, owner=self._owner, error=None)
+        return self._drive(proj, row, graph, row.initial_state)
+
+    @staticmethod
+    def _resume_input(
+        execution_id: str, interrupts: tuple[PendingInterrupt, ...], resume: Any
+    ) -> Any:
+        if not interrupts:
+            if resume is not None:
+                raise InvalidStateError(
+                    f"execution {execution_id} is not waiting at an interrupt(); call "
+                    "resume() without resume="
+                )
+            return None
+        waiting = "; ".join(f"{i.id} in node {i.node!r}: {i.value!r}" for i in interrupts)
+        if resume is None:
+            raise InvalidStateError(
+                f"execution {execution_id} is waiting for an answer to interrupt() ({waiting}); "
+                "pass resume=<answer>"
+            )
+        ids = {i.id for i in interrupts}
+        if len(interrupts) > 1 and not (isinstance(resume, Mapping) and set(resume) <= ids):
+            raise InvalidStateError(
+                f"execution {execution_id} has {len(interrupts)} interrupts waiting ({waiting}); "
+                "pass resume={interrupt_id: answer, ...}"
+            )
+        return Command(resume=resume)
+
+    def _drive(
+        self, proj: WorkflowProject, row: ExecutionRow, graph: Any, graph_input: Any
+    ) -> ExecutionResult:
+        request = RunRequest(
+            execution_id=row.id,
+            project=row.project,
+            thread_id=row.thread_id,
+            graph=graph,
+            head=row.head_checkpoint_id,
+            breakpoints=list(row.breakpoints),
+            recursion_limit=proj.execution.recursion_limit,
+            timeout=proj.execution.default_timeout,
+            workspace=None,
+            tracked=self._tracked(proj, row.id),
+        )
+        outcome = self._driver.drive(request, graph_input)
+        return self._finish(row, outcome)
+
+    def _finish(self, row: ExecutionRow, outcome: RunOutcome) -> ExecutionResult:
+        if outcome.status is ExecutionStatus.COMPLETED:
+            self._publish(row, EventType.EXECUTION_COMPLETED, checkpoint_id=outcome.head)
+        self._set(
+            row,
+            status=outcome.status.value,
+            head_checkpoint_id=outcome.head,
+            state=outcome.state,
+            next_nodes=list(outcome.next),
+            interrupts=[i.model_dump() for i in outcome.interrupts],
+            error=outcome.error,
+            duration_ms=row.duration_ms + outcome.duration_ms,
+        )
+        return self._result(row)
+
+    # -- control from other threads --------------------------------------------------------
+
+    def pause(self, execution_id: str, timeout: float | None = None) -> ExecutionResult:
+        """Pause a running execution at its next node boundary; waits up to ``timeout``
+        seconds (``None`` = until it has paused) and returns its state then."""
+        row = self._row(execution_id)
+        if self._driver.is_running(execution_id):
+            self._driver.request(execution_id, ExecutionStatus.PAUSED, timeout)
+            return self.get_execution(execution_id)
+        status = self._status(row)
+        if status is ExecutionStatus.PAUSED:
+            return self._result(row)
+        self._require_not_running(row, status, "pause")
+        raise InvalidStateError(
+            f"execution {execution_id} is {status.value}; only a running execution can be paused"
+        )
+
+    def stop(self, execution_id: str, timeout: float | None = None) -> ExecutionResult:
+        """Cancel an execution (at its next node boundary if running). Its checkpoints stay."""
+        row = self._row(execution_id)
+        if self._driver.is_running(execution_id):
+            self._driver.request(execution_id, ExecutionStatus.CANCELLED, timeout)
+            return self.get_execution(execution_id)
+        status = self._status(row)
+        self._require_not_running(row, status, "stop")
+        if status in (ExecutionStatus.COMPLETED, ExecutionStatus.CANCELLED):
+            raise InvalidStateError(f"execution {execution_id} is already {status.value}")
+        self._publish(row, EventType.EXECUTION_STOPPED, checkpoint_id=row.head_checkpoint_id)
+        self._set(row, status=ExecutionStatus.CANCELLED.value)
+        return self._result(row)
+
+    # -- time travel -----------------------------------------------------------------------
+
+    def rollback(self, execution_id: str, checkpoint_id: str) -> ExecutionResult:
+        """Move the head (state *and* tracked files) back to ``checkpoint_id``; the execution
+        is then paused and ``resume`` continues from there."""
+        row = self._row(execution_id)
+        self._require_not_running(row, self._status(row), "roll back")
+        proj = self.get_project(row.project)
+        graph = self._graph_of(row)
+        snapshot = snapshot_at(graph, row.thread_id, checkpoint_id)
+        tracked = self._tracked(proj, row.id)
+        if tracked is not None:
+            self._stack.file_tracker.restore(tracked, checkpoint_id)
+        self._publish(
+            row,
+            EventType.EXECUTION_ROLLED_BACK,
+            checkpoint_id=checkpoint_id,
+            data={"from_checkpoint": row.head_checkpoint_id},
+        )
+        self._set(
+            row,
+            status=ExecutionStatus.PAUSED.value,
+            head_checkpoint_id=checkpoint_id,
+            state=dict(snapshot.values),
+            next_nodes=list(user_nodes(snapshot.next)),
+            interrupts=[i.model_dump() for i in pending_interrupts(snapshot)],
+            error=None,
+        )
+        return self._result(row)
+
+    def fork(
+        self,
+        execution_id: str,
+        checkpoint_id: str,
+        updates: Mapping[str, Any] | None = None,
+        as_node: str | None = None,
+    ) -> ExecutionResult:
+        """A new execution whose history is a copy of this one's up to ``checkpoint_id``,
+        paused there (after ``updates``, if given). The source never changes."""
+        source = self._row(execution_id)
+        proj = self.get_project(source.project)
+        graph = self._graph_of(source)
+        snapshot_at(graph, source.thread_id, checkpoint_id)  # belongs to the source?
+        fork_id = new_execution_id()
+        now = utcnow()
+        row = ExecutionRow(
+            id=fork_id,
+            project=source.project,
+            thread_id=f"wtb-{fork_id}",
+            status=ExecutionStatus.PAUSED.value,
+            head_checkpoint_id=checkpoint_id,
+            initial_state=source.initial_state,
+            state={},
+            error=None,
+            variant_config=source.variant_config,
+            workflow_variant=source.workflow_variant,
+            project_version=source.project_version,
+            breakpoints=source.breakpoints,
+            next_nodes=[],
+            interrupts=[],
+            parent_execution_id=source.id,
+            parent_checkpoint_id=checkpoint_id,
+            owner=self._owner,
+            duration_ms=0.0,
+            created_at=now,
+            updated_at=now,
+        )
+        store = self._stack.checkpoints
+        store.copy_thread(source.thread_id, row.thread_id, checkpoint_id)
+        try:
+            tracked_source = self._tracked(proj, source.id)
+            if tracked_source is not None:
+                lineage = list_checkpoints(graph, row.thread_id, checkpoint_id)
+                self._stack.file_tracker.link_fork(
+                    tracked_source,
+                    self._tracked(proj, fork_id),
+                    [c.checkpoint_id for c in lineage],
+                )
+            if updates:
+                row.head_checkpoint_id = self._apply_update(graph, row, updates, as_node)
+            snapshot = snapshot_at(graph, row.thread_id, row.head_checkpoint_id)
+        except BaseException:
+            store.delete_thread(row.thread_id)
+            raise
+        row.state = dict(snapshot.values)
+        row.next_nodes = list(user_nodes(snapshot.next))
+        row.interrupts = [i.model_dump() for i in pending_interrupts(snapshot)]
+        self._publish(
+            row,
+            EventType.EXECUTION_FORKED,
+            checkpoint_id=checkpoint_id,
+            data={"source_execution_id": source.id},
+        )
+        self._stack.metadata.create_execution(row, self._bus.drain())
+        return self._result(row)
+
+    def update_state(
+        self, execution_id: str, values: Mapping[str, Any], as_node: str | None = None
+    ) -> ExecutionResult:
+        """Write ``values`` into the state at the head, as a new checkpoint (as if ``as_node``
+        had returned them; by default the node that wrote last)."""
+        row = self._row(execution_id)
+        self._require_not_running(row, self._status(row), "update the state of")
+        graph = self._graph_of(row)
+        if row.head_checkpoint_id is None:
+            raise InvalidStateError(
+                f"execution {execution_id} has no checkpoint yet; resume it (which re-runs it "
+                "from its initial state) before editing its state"
+            )
+        row.head_checkpoint_id = self._apply_update(graph, row, values, as_node)
+        snapshot = snapshot_at(graph, row.thread_id, row.head_checkpoint_id)
+        next_nodes = user_nodes(snapshot.next)
+        interrupts = pending_interrupts(snapshot)
+        status = ExecutionStatus.PAUSED if next_nodes or interrupts else ExecutionStatus.COMPLETED
+        self._set(
+            row,
+            status=status.value,
+            head_checkpoint_id=row.head_checkpoint_id,
+            state=dict(snapshot.values),
+            next_nodes=list(next_nodes),
+            interrupts=[i.model_dump() for i in interrupts],
+            error=None,
+        )
+        return self._result(row)
+
+    def _apply_update(
+        self, graph: Any, row: ExecutionRow, values: Mapping[str, Any], as_node: str | None
+    ) -> str:
+        """``graph.update_state`` at the head; returns the new head. Publishes the event."""
+        values = self._check_state(values)
+        keys = set(graph.builder.schemas[graph.builder.state_schema])
+        unknown = sorted(set(values) - keys)
+        if unknown:
+            raise InvalidStateError(
+                f"state has no key {', '.join(map(repr, unknown))}; its keys are: "
+                f"{', '.join(sorted(keys))}"
+            )
+        if as_node is not None and as_node not in graph.builder.nodes:
+            raise InvalidStateError(
+                f"as_node={as_node!r} is not a node of this graph; its nodes are: "
+                f"{', '.join(graph.builder.nodes)}"
+            )
+        try:
+            config = graph.update_state(
+                thread_config(row.thread_id, row.head_checkpoint_id), dict(values), as_node=as_node
+            )
+        except InvalidUpdateError as exc:
+            raise InvalidStateError(
+                f"LangGraph refused the update ({exc}); pass as_node=<the node the values come "
+                "from> to say which node's update this is"
+            ) from exc
+        new_head = config["configurable"]["checkpoint_id"]
+        self._publish(
+            row,
+            EventType.STATE_UPDATED,
+            checkpoint_id=new_head,
+            data={"keys": sorted(values), "as_node": as_node},
+        )
+        return new_head
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get_execution(self, execution_id: str) -> ExecutionResult:
+        return self._result(self._row(execution_id))
+
+    def list_executions(
+        self,
+        project: str | None = None,
+        status: ExecutionStatus | str | None = None,
+        limit: int | None = None,
+    ) -> list[ExecutionResult]:
+        """Executions, newest first, optionally of one project and/or status."""
+        if status is not None:
+            try:
+                status = ExecutionStatus(status)
+            except ValueError:
+                allowed = ", ".join(s.value for s in ExecutionStatus)
+                raise InvalidStateError(
+                    f"unknown status {status!r}: use one of {allowed}"
+                ) from None
+        rows = self._stack.metadata.list_executions(
+            project, None if status is None else status.value, limit
+        )
+        return [self._result(row) for row in rows]
+
+    def get_state(self, execution_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
+        """The state values at ``checkpoint_id`` (default: the head)."""
+        row = self._row(execution_id)
+        target = checkpoint_id or row.head_checkpoint_id
+        if target is None:
+            return dict(row.state)
+        return dict(snapshot_at(self._graph_of(row), row.thread_id, target).values)
+
+    def get_checkpoints(self, execution_id: str, all_branches: bool = False) -> list[Checkpoint]:
+        """The head's lineage, oldest first. ``all_branches=True`` adds checkpoints left
+        behind by rollbacks (in creation order)."""
+        row = self._row(execution_id)
+        if row.head_checkpoint_id is None:
+            return []
+        return list_checkpoints(
+            self._graph_of(row), row.thread_id, row.head_checkpoint_id, all_branches
+        )
+
+    def get_file_snapshots(self, execution_id: str) -> list[FileSnapshot]:
+        self._row(execution_id)
+        return self._stack.file_tracker.snapshots(execution_id)
+
+    def audit(self, execution_id: str) -> list[AuditEntry]:
+        """The execution's audit trail, oldest first."""
+        self._row(execution_id)
+        self._bus.flush()
+        return [
+            AuditEntry(
+                timestamp=r.timestamp,
+                event_type=r.event_type,
+                severity=Severity(r.severity),
+                execution_id=r.execution_id,
+                node=r.node,
+                checkpoint_id=r.checkpoint_id,
+                message=r.message,
+                data=r.data,
+            )
+            for r in self._stack.metadata.list_events(execution_id)
+        ]
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _row(self, execution_id: str) -> ExecutionRow:
+        return self._stack.metadata.get_execution(execution_id)
+
+    def _status(self, row: ExecutionRow) -> ExecutionStatus:
+        """The status, with a crashed owner's ``running`` read as ``failed``."""
+        status = ExecutionStatus(row.status)
+        if (
+            status is ExecutionStatus.RUNNING
+            and not self._driver.is_running(row.id)
+            and not _owner_alive(row.owner)
+        ):
+            row.error = row.error or (
+                f"the process that ran it ({row.owner}) exited mid-run; resume continues "
+                "from its last checkpoint"
+            )
+            return ExecutionStatus.FAILED
+        return status
+
+    def _require_not_running(self, row: ExecutionRow, status: ExecutionStatus, action: str) -> None:
+        if self._driver.is_running(row.id):
+            raise InvalidStateError(
+                f"cannot {action} execution {row.id} while it runs; pause it first (bench.pause)"
+            )
+        if status is ExecutionStatus.RUNNING:
+            raise InvalidStateError(
+                f"cannot {action} execution {row.id}: it is running in another process "
+                f"({row.owner}); pause it there first"
+            )
+
+    def _check_breakpoints(self, graph: Any, breakpoints: Iterable[str] | None) -> list[str]:
+        bps = list(breakpoints or [])
+        unknown = [b for b in bps if b not in graph.builder.nodes]
+        if unknown:
+            raise InvalidStateError(
+                f"breakpoint node(s) {', '.join(map(repr, unknown))} not in the graph; its "
+                f"nodes are: {', '.join(graph.builder.nodes)}"
+            )
+        return bps
+
+    def _check_state(self, values: Mapping[str, Any] | None) -> dict[str, Any]:
+        if values is None:
+            return {}
+        if hasattr(values, "model_dump"):
+            values = dict(values)
+        if not isinstance(values, Mapping):
+            raise InvalidStateError(
+                f"state must be a mapping of state keys to values, not {type(values).__name__}"
+            )
+        check_input(self._stack.checkpoints.saver.serde, values)
+        return dict(values)
+
+    def _tracked(self, project: WorkflowProject, execution_id: str) -> TrackedExecution | None:
+        if not project.file_tracking.enabled:
+            return None
+        return TrackedExecution(execution_id, project.name, project.file_tracking, Path.cwd())
+
+    def _publish(self, row: ExecutionRow, type_: EventType, **fields: Any) -> None:
+        self._bus.publish(Event(type=type_, execution_id=row.id, project=row.project, **fields))
+
+    def _set(self, row: ExecutionRow, **fields: Any) -> None:
+        """Persist ``fields`` (with the buffered audit rows) and mirror them on ``row``."""
+        self._stack.metadata.update_execution(row.id, fields, self._bus.drain())
+        for name, value in fields.items():
+            setattr(row, name, value)
+
+    def _result(self, row: ExecutionRow) -> ExecutionResult:
+        return ExecutionResult(
+            execution_id=row.id,
+            project=row.project,
+            status=self._status(row),
+            state=row.state or {},
+            error=row.error,
+            checkpoint_id=row.head_checkpoint_id,
+            duration_ms=row.duration_ms,
+            next=tuple(row.next_nodes or ()),
+            interrupts=tuple(PendingInterrupt(**i) for i in row.interrupts or ()),
+            variant_config=row.variant_config or {},
+            workflow_variant=row.workflow_variant,
+            parent_execution_id=row.parent_execution_id,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )

@@ -1,0 +1,1 @@
+"""Metadata storage: SQLAlchemy 2 models, Alembic migrations, repositories."""

@@ -1,0 +1,159 @@
+"""The metadata database: engine set-up, migrations, and transactions.
+
+SQLite (embedded default) is tuned for many threads in one process: WAL, ``synchronous=
+NORMAL``, a busy timeout, write transactions that start with ``BEGIN IMMEDIATE`` (so two
+writers never dead-lock on a read-to-write upgrade) and an in-process write lock (so
+threads queue in Python instead of spinning in SQLite's busy handler). Other databases
+(PostgreSQL through wtb-postgres) use their own concurrency.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from wtb_core.errors import StorageError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def json_dumps(value: Any) -> str:
+    """JSON for metadata columns: anything pydantic can render, ``repr`` for the rest."""
+    import json
+
+    return json.dumps(to_jsonable_python(value, fallback=repr))
+
+
+def _sqlite_engine(url: str) -> tuple[Engine, Engine]:
+    memory = url in ("sqlite://", "sqlite:///:memory:")
+    kwargs: dict[str, Any] = {
+        "json_serializer": json_dumps,
+        "connect_args": {"check_same_thread": False, "timeout": 30},
+    }
+    if memory:
+        kwargs["poolclass"] = StaticPool
+    else:
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+    def build(begin: str) -> Engine:
+        engine = create_engine(url, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection, _record):
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            if not memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection):
+            connection.exec_driver_sql(begin)
+
+        return engine
+
+    if memory:  # one shared connection: reads and writes must use the same engine
+        engine = build("BEGIN IMMEDIATE")
+        return engine, engine
+    return build("BEGIN IMMEDIATE"), build("BEGIN")
+
+
+class Database:
+    """Engines and sessions of the metadata database; ``migrate()`` brings the schema up."""
+
+    def __init__(self, url: str, pool_size: int = 10) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self.write_engine, self.read_engine = _sqlite_engine(url)
+            self._write_lock: threading.Lock | None = threading.Lock()
+        else:
+            engine = create_engine(
+                url,
+                json_serializer=json_dumps,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+            )
+            self.write_engine = self.read_engine = engine
+            self._write_lock = None
+        self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+
+    def migrate(self) -> None:
+        """Apply every Alembic migration not yet applied (a no-op when up to date)."""
+        from alembic import command
+        from alembic.config import Config
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        head = ScriptDirectory.from_config(config).get_current_head()
+        try:
+            with self.write(), self._lock_held_connection() as connection:
+                if MigrationContext.configure(connection).get_current_revision() == head:
+                    return
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except SQLAlchemyError as exc:
+            raise StorageError(
+                f"could not migrate the metadata database {self._display_url()}: {exc}. "
+                "Check that it is reachable and writable"
+            ) from exc
+
+    @contextlib.contextmanager
+    def _lock_held_connection(self) -> Iterator[Any]:
+        with self.write_engine.connect() as connection:
+            yield connection
+            connection.commit()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[None]:
+        """Hold the in-process write lock (SQLite only) for the duration of the block."""
+        if self._write_lock is None:
+            yield
+            return
+        with self._write_lock:
+            yield
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A write transaction: committed at the end of the block, rolled back on error."""
+        with self.write(), self._write_sessions() as session:
+            try:
+                with session.begin():
+                    yield session
+            except OperationalError as exc:
+                raise StorageError(
+                    f"metadata database {self._display_url()} failed: {exc.orig}. "
+                    "Check that it is reachable and that no other program holds it locked"
+                ) from exc
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[Session]:
+        """A read-only session."""
+        with self._read_sessions() as session:
+            yield session
+
+    def _display_url(self) -> str:
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            self.read_engine.dispose()

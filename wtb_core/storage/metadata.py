@@ -1,0 +1,129 @@
+"""Repository over the metadata database: projects, executions, audit events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from wtb_core.errors import ExecutionNotFoundError
+from wtb_core.storage.database import Database
+from wtb_core.storage.tables import AuditEventRow, ExecutionRow, ProjectRow
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class MetadataStore:
+    """Reads and writes WTB's own records. Every method is one short transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- projects ------------------------------------------------------------------------
+
+    def save_project(
+        self, name: str, description: str, factory_ref: str | None, settings: dict[str, Any]
+    ) -> None:
+        now = utcnow()
+        with self.db.transaction() as session:
+            row = session.get(ProjectRow, name)
+            if row is None:
+                session.add(
+                    ProjectRow(
+                        name=name,
+                        description=description,
+                        factory_ref=factory_ref,
+                        settings=settings,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            else:
+                row.description = description
+                row.factory_ref = factory_ref or row.factory_ref
+                row.settings = settings
+                row.updated_at = now
+
+    def get_project(self, name: str) -> ProjectRow | None:
+        with self.db.reader() as session:
+            return session.get(ProjectRow, name)
+
+    def list_projects(self) -> list[ProjectRow]:
+        with self.db.reader() as session:
+            return list(session.scalars(select(ProjectRow).order_by(ProjectRow.name)))
+
+    # -- executions ----------------------------------------------------------------------
+
+    def create_execution(self, row: ExecutionRow, events: Sequence[dict[str, Any]] = ()) -> None:
+        with self.db.transaction() as session:
+            session.add(row)
+            session.flush()
+            self._insert_events(session, events)
+
+    def update_execution(
+        self, execution_id: str, fields: dict[str, Any], events: Sequence[dict[str, Any]] = ()
+    ) -> None:
+        """Change some columns of an execution and append audit events, atomically."""
+        with self.db.transaction() as session:
+            result = session.execute(
+                update(ExecutionRow)
+                .where(ExecutionRow.id == execution_id)
+                .values(**fields, updated_at=utcnow())
+            )
+            if result.rowcount == 0:
+                raise ExecutionNotFoundError(_missing(execution_id))
+            self._insert_events(session, events)
+
+    def get_execution(self, execution_id: str) -> ExecutionRow:
+        with self.db.reader() as session:
+            row = session.get(ExecutionRow, execution_id)
+        if row is None:
+            raise ExecutionNotFoundError(_missing(execution_id))
+        return row
+
+    def list_executions(
+        self, project: str | None = None, status: str | None = None, limit: int | None = None
+    ) -> list[ExecutionRow]:
+        """Executions, newest first."""
+        query = select(ExecutionRow).order_by(ExecutionRow.created_at.desc(), ExecutionRow.id)
+        if project is not None:
+            query = query.where(ExecutionRow.project == project)
+        if status is not None:
+            query = query.where(ExecutionRow.status == status)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.db.reader() as session:
+            return list(session.scalars(query))
+
+    # -- audit ---------------------------------------------------------------------------
+
+    def append_events(self, events: Sequence[dict[str, Any]]) -> None:
+        if events:
+            with self.db.transaction() as session:
+                self._insert_events(session, events)
+
+    @staticmethod
+    def _insert_events(session: Any, events: Iterable[dict[str, Any]]) -> None:
+        rows = list(events)
+        if rows:
+            session.execute(insert(AuditEventRow), rows)
+
+    def list_events(self, execution_id: str) -> list[AuditEventRow]:
+        query = (
+            select(AuditEventRow)
+            .where(AuditEventRow.execution_id == execution_id)
+            .order_by(AuditEventRow.id)
+        )
+        with self.db.reader() as session:
+            return list(session.scalars(query))
+
+
+def _missing(execution_id: str) -> str:
+    return (
+        f"execution {execution_id!r} does not exist in this bench's metadata store; "
+        "list executions with bench.list_executions() or `wtb executions`"
+    )
