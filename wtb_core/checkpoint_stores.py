@@ -30,14 +30,23 @@ def _parent_id(tup: CheckpointTuple) -> str | None:
     return tup.parent_config["configurable"].get("checkpoint_id")
 
 
+def _root_tuples(saver: BaseCheckpointSaver, thread_id: str) -> dict[str, CheckpointTuple]:
+    return {
+        tup.config["configurable"]["checkpoint_id"]: tup
+        for tup in saver.list(thread_config(thread_id))
+    }
+
+
 def lineage(
     saver: BaseCheckpointSaver, thread_id: str, checkpoint_id: str
 ) -> list[CheckpointTuple]:
     """The root-namespace checkpoint ``checkpoint_id`` and its ancestors, oldest first."""
-    by_id = {
-        tup.config["configurable"]["checkpoint_id"]: tup
-        for tup in saver.list(thread_config(thread_id))
-    }
+    return _chain(_root_tuples(saver, thread_id), thread_id, checkpoint_id)
+
+
+def _chain(
+    by_id: dict[str, CheckpointTuple], thread_id: str, checkpoint_id: str
+) -> list[CheckpointTuple]:
     if checkpoint_id not in by_id:
         raise CheckpointNotFoundError(
             f"checkpoint {checkpoint_id!r} is not in thread {thread_id!r}; "
@@ -58,9 +67,14 @@ def copy_lineage(
     """Copy ``checkpoint_id``'s lineage (with writes and subgraph checkpoints) to another thread.
 
     Checkpoint ids and parent links are kept, so the copy answers ``get_state_history`` like
-    the source did up to that checkpoint.
+    the source did up to that checkpoint. The pending writes of ``checkpoint_id`` itself are
+    copied only when it is the end of its branch (work in flight: an ``interrupt()``, a
+    failed or partly finished step); when the source went on from it, those writes belong
+    to the source's continuation and the copy runs that step afresh.
     """
-    chain = lineage(saver, source_thread_id, checkpoint_id)
+    by_id = _root_tuples(saver, source_thread_id)
+    chain = _chain(by_id, source_thread_id, checkpoint_id)
+    continued = any(_parent_id(tup) == checkpoint_id for tup in by_id.values())
     chain_ids = {tup.config["configurable"]["checkpoint_id"] for tup in chain}
     nested = [
         tup
@@ -70,10 +84,13 @@ def copy_lineage(
     ]
     nested.reverse()  # list() is newest first; write parents before children
     for tup in [*chain, *nested]:
-        _put_tuple(saver, target_thread_id, tup)
+        keep_writes = not (continued and tup is chain[-1])
+        _put_tuple(saver, target_thread_id, tup, keep_writes)
 
 
-def _put_tuple(saver: BaseCheckpointSaver, target_thread_id: str, tup: CheckpointTuple) -> None:
+def _put_tuple(
+    saver: BaseCheckpointSaver, target_thread_id: str, tup: CheckpointTuple, keep_writes: bool
+) -> None:
     ns = tup.config["configurable"].get("checkpoint_ns", "")
     checkpoint_id = tup.config["configurable"]["checkpoint_id"]
     saver.put(
@@ -83,7 +100,7 @@ def _put_tuple(saver: BaseCheckpointSaver, target_thread_id: str, tup: Checkpoin
         dict(tup.checkpoint["channel_versions"]),
     )
     writes_by_task: dict[str, list[tuple[str, Any]]] = defaultdict(list)
-    for task_id, channel, value in tup.pending_writes or ():
+    for task_id, channel, value in (tup.pending_writes or ()) if keep_writes else ():
         writes_by_task[task_id].append((channel, value))
     for task_id, writes in writes_by_task.items():
         saver.put_writes(thread_config(target_thread_id, checkpoint_id, ns), writes, task_id)

@@ -115,7 +115,7 @@ class PluginRegistry:
         if load_entrypoints:
             self._load_entrypoints()
         for plugin in plugins:
-            self._register(plugin, None, "in-process")
+            self._register(plugin, self._in_process_name(plugin), "in-process")
         try:
             self.pm.check_pending()
         except pluggy.PluginValidationError as exc:
@@ -139,6 +139,14 @@ class PluginRegistry:
             raise PluginError(f"plugin {name or plugin!r} could not be registered: {exc}") from exc
         if registered:
             self._origins[registered] = origin
+
+    def _in_process_name(self, plugin: object) -> str:
+        base = getattr(plugin, "__name__", None) or type(plugin).__qualname__
+        name, n = base, 1
+        while self.pm.get_plugin(name) is not None:
+            n += 1
+            name = f"{base}#{n}"
+        return name
 
     def _load_entrypoints(self) -> None:
         from importlib.metadata import entry_points
@@ -168,7 +176,7 @@ class PluginRegistry:
     def _collect(self, kind: Kind) -> dict[str, Registration]:
         found: dict[str, Registration] = {}
         caller = getattr(self.pm.hook, kind.hook)
-        for impl in reversed(caller.get_hookimpls()):  # registration order
+        for impl in caller.get_hookimpls():  # registration order
 
             def register(name: str, factory: Any, _plugin: str = impl.plugin_name) -> None:
                 if not isinstance(name, str) or not name:

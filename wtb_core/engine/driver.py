@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from langgraph.errors import GraphRecursionError
 
@@ -25,6 +25,8 @@ from wtb_core.engine.history import pending_interrupts, snapshot_at, user_nodes
 from wtb_core.engine.serialization import describe_failure, is_serialisation_error
 from wtb_core.ports.file_tracker import FileTracker, TrackedExecution
 from wtb_core.workspace import use_workspace
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -98,13 +100,16 @@ class ExecutionDriver:
 
     # -- the loop ------------------------------------------------------------------------
 
-    def drive(self, request: RunRequest, graph_input: Any) -> RunOutcome:
+    def drive(self, request: RunRequest, graph_input: Any, finish: Callable[[RunOutcome], T]) -> T:
+        """Run until the execution stops; ``finish(outcome)`` (which persists it) runs before
+        threads waiting in ``request`` are woken, so they read the final status."""
         control = Control()
         with self._lock:
             self._controls[request.execution_id] = control
         try:
             with use_workspace(request.workspace):
-                return self._drive(request, graph_input, control)
+                outcome = self._drive(request, graph_input, control)
+            return finish(outcome)
         finally:
             with self._lock:
                 del self._controls[request.execution_id]

@@ -76,7 +76,7 @@ def list_checkpoints(
 def snapshot_at(graph: Any, thread_id: str, checkpoint_id: str) -> StateSnapshot:
     """The state snapshot of one checkpoint; ``CheckpointNotFoundError`` if the thread lacks it."""
     snapshot = graph.get_state(thread_config(thread_id, checkpoint_id))
-    if not snapshot.config or snapshot.config["configurable"].get("checkpoint_id") != checkpoint_id:
+    if snapshot.created_at is None:  # LangGraph's answer for a checkpoint it does not have
         raise CheckpointNotFoundError(
             f"checkpoint {checkpoint_id!r} does not belong to this execution (thread "
             f"{thread_id!r}); list its checkpoints with bench.get_checkpoints(execution_id) "

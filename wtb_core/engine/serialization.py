@@ -9,7 +9,7 @@ traceback, so the hot path pays nothing).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from langgraph.checkpoint.serde.base import SerializerProtocol
@@ -69,8 +69,10 @@ def _writes_on_traceback(exc: BaseException) -> list[tuple[str, Any]]:
     found: list[tuple[str, Any]] = []
     while tb is not None:
         writes = tb.tb_frame.f_locals.get("writes")
-        if isinstance(writes, list | tuple) and all(
-            isinstance(w, tuple) and len(w) == 2 and isinstance(w[0], str) for w in writes
+        if (
+            isinstance(writes, Sequence)
+            and not isinstance(writes, str)
+            and all(isinstance(w, tuple) and len(w) == 2 and isinstance(w[0], str) for w in writes)
         ):
             found = list(writes)
         tb = tb.tb_next

@@ -21,7 +21,8 @@ class CheckpointStore(Protocol):
     * ``copy_thread(src, dst, checkpoint_id)`` makes thread ``dst`` hold the lineage of
       ``checkpoint_id`` in ``src`` — that checkpoint and all its ancestors, with their
       pending writes and parent links, under the same checkpoint ids — and nothing else.
-      ``src`` is not changed. Raises ``CheckpointNotFoundError`` if the checkpoint is not
+      The writes of ``checkpoint_id`` itself are copied only if ``src`` did not go on from
+      it (an interrupt or failure in flight). ``src`` is not changed. Raises ``CheckpointNotFoundError`` if the checkpoint is not
       in ``src``.
     * ``delete_thread(thread_id)`` removes every checkpoint and write of the thread.
     * ``close()`` releases connections; the store is not used afterwards.

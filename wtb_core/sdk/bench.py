@@ -367,8 +367,7 @@ class WTBTestBench:
             workspace=None,
             tracked=self._tracked(proj, row.id),
         )
-        outcome = self._driver.drive(request, graph_input)
-        return self._finish(row, outcome)
+        return self._driver.drive(request, graph_input, lambda outcome: self._finish(row, outcome))
 
     def _finish(self, row: ExecutionRow, outcome: RunOutcome) -> ExecutionResult:
         if outcome.status is ExecutionStatus.COMPLETED:
@@ -390,10 +389,10 @@ class WTBTestBench:
     def pause(self, execution_id: str, timeout: float | None = None) -> ExecutionResult:
         """Pause a running execution at its next node boundary; waits up to ``timeout``
         seconds (``None`` = until it has paused) and returns its state then."""
-        row = self._row(execution_id)
         if self._driver.is_running(execution_id):
             self._driver.request(execution_id, ExecutionStatus.PAUSED, timeout)
             return self.get_execution(execution_id)
+        row = self._row(execution_id)
         status = self._status(row)
         if status is ExecutionStatus.PAUSED:
             return self._result(row)
@@ -404,10 +403,10 @@ class WTBTestBench:
 
     def stop(self, execution_id: str, timeout: float | None = None) -> ExecutionResult:
         """Cancel an execution (at its next node boundary if running). Its checkpoints stay."""
-        row = self._row(execution_id)
         if self._driver.is_running(execution_id):
             self._driver.request(execution_id, ExecutionStatus.CANCELLED, timeout)
             return self.get_execution(execution_id)
+        row = self._row(execution_id)
         status = self._status(row)
         self._require_not_running(row, status, "stop")
         if status in (ExecutionStatus.COMPLETED, ExecutionStatus.CANCELLED):
@@ -604,7 +603,7 @@ class WTBTestBench:
     def get_state(self, execution_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
         """The state values at ``checkpoint_id`` (default: the head)."""
         row = self._row(execution_id)
-        target = checkpoint_id or row.head_checkpoint_id
+        target = checkpoint_id or self._current_head(row)
         if target is None:
             return dict(row.state)
         return dict(snapshot_at(self._graph_of(row), row.thread_id, target).values)
@@ -613,11 +612,10 @@ class WTBTestBench:
         """The head's lineage, oldest first. ``all_branches=True`` adds checkpoints left
         behind by rollbacks (in creation order)."""
         row = self._row(execution_id)
-        if row.head_checkpoint_id is None:
+        head = self._current_head(row)
+        if head is None:
             return []
-        return list_checkpoints(
-            self._graph_of(row), row.thread_id, row.head_checkpoint_id, all_branches
-        )
+        return list_checkpoints(self._graph_of(row), row.thread_id, head, all_branches)
 
     def get_file_snapshots(self, execution_id: str) -> list[FileSnapshot]:
         self._row(execution_id)
@@ -645,6 +643,13 @@ class WTBTestBench:
 
     def _row(self, execution_id: str) -> ExecutionRow:
         return self._stack.metadata.get_execution(execution_id)
+
+    def _current_head(self, row: ExecutionRow) -> str | None:
+        """The head; for a running execution, the newest checkpoint it has made so far."""
+        if row.status != ExecutionStatus.RUNNING.value:
+            return row.head_checkpoint_id
+        latest = self._stack.checkpoints.saver.get_tuple(thread_config(row.thread_id))
+        return latest.config["configurable"]["checkpoint_id"] if latest else row.head_checkpoint_id
 
     def _status(self, row: ExecutionRow) -> ExecutionStatus:
         """The status, with a crashed owner's ``running`` read as ``failed``."""
