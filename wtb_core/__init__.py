@@ -5,25 +5,15 @@ time (rollback, fork, resume, edit state), vary nodes or whole graphs, and compa
 variants in batch tests.
 """
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 try:
     __version__ = version("wtb-core")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
-from wtb_core.config import StackConfig
-from wtb_core.domain.events import Event, EventType
-from wtb_core.domain.models import (
-    AuditEntry,
-    Checkpoint,
-    ExecutionResult,
-    ExecutionStatus,
-    FileSnapshot,
-    PendingInterrupt,
-    Severity,
-    TestCase,
-)
 from wtb_core.errors import (
     CheckpointNotFoundError,
     ConfigurationError,
@@ -37,10 +27,35 @@ from wtb_core.errors import (
     StorageError,
     WTBError,
 )
-from wtb_core.hookspecs import hookimpl
-from wtb_core.project import WorkflowProject
-from wtb_core.sdk.bench import WTBTestBench
-from wtb_core.workspace import current_workspace
+
+# Public names, imported on first use: `import wtb_core.errors` (the CLI's start-up, a
+# plugin's hookimpl) must not pay for importing LangGraph and SQLAlchemy.
+_LAZY = {
+    "StackConfig": "wtb_core.config",
+    "Event": "wtb_core.domain.events",
+    "EventType": "wtb_core.domain.events",
+    "AuditEntry": "wtb_core.domain.models",
+    "Checkpoint": "wtb_core.domain.models",
+    "ExecutionResult": "wtb_core.domain.models",
+    "ExecutionStatus": "wtb_core.domain.models",
+    "FileSnapshot": "wtb_core.domain.models",
+    "PendingInterrupt": "wtb_core.domain.models",
+    "Severity": "wtb_core.domain.models",
+    "TestCase": "wtb_core.domain.models",
+    "hookimpl": "wtb_core.hookspecs",
+    "WorkflowProject": "wtb_core.project",
+    "WTBTestBench": "wtb_core.sdk.bench",
+    "current_workspace": "wtb_core.workspace",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'wtb_core' has no attribute {name!r}")
+
 
 __all__ = [
     "AuditEntry",

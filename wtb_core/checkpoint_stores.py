@@ -9,11 +9,12 @@ override ``copy_thread`` with set-based SQL.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
-
-from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
+from typing import TYPE_CHECKING, Any
 
 from wtb_core.errors import CheckpointNotFoundError
+
+if TYPE_CHECKING:  # LangGraph is imported by whoever builds a saver, not by this module
+    from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 
 
 def thread_config(thread_id: str, checkpoint_id: str | None = None, ns: str = "") -> dict[str, Any]:

@@ -255,6 +255,8 @@ class PluginRegistry:
         }
         infos: dict[str, PluginInfo] = {}
         for name, plugin in self.pm.list_name_plugin():
+            if plugin is None:  # an entry point blocked by WTB_LOAD/DISABLE_PLUGINS
+                continue
             origin = self._origins.get(name, "in-process")
             if origin == "builtin" and not include_builtins:
                 continue

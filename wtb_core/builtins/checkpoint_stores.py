@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
-
-from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.checkpoint.sqlite import SqliteSaver
+from typing import TYPE_CHECKING
 
 from wtb_core.checkpoint_stores import SaverCheckpointStore
 from wtb_core.config import StackConfig
 from wtb_core.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from langgraph.checkpoint.sqlite import SqliteSaver
 
 
 class MemoryCheckpointStore(SaverCheckpointStore):
@@ -18,6 +19,8 @@ class MemoryCheckpointStore(SaverCheckpointStore):
     name = "memory"
 
     def __init__(self, config: StackConfig | None = None) -> None:
+        from langgraph.checkpoint.memory import InMemorySaver
+
         super().__init__(InMemorySaver())
 
 
@@ -26,6 +29,8 @@ def open_sqlite_saver(path: str) -> SqliteSaver:
 
     The benchmark builds its bare-LangGraph baseline with this same function.
     """
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
     conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
-
-from pydantic import BaseModel, Field
 
 from wtb_core.domain.models import AuditEntry, Severity
 
@@ -42,17 +41,21 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Event(BaseModel):
-    """One thing that happened; delivered to ``wtb_on_event`` and kept in the audit trail."""
+@dataclass(slots=True)
+class Event:
+    """One thing that happened; delivered to ``wtb_on_event`` and kept in the audit trail.
+
+    A plain slotted dataclass, not a pydantic model: the engine makes several per node.
+    """
 
     type: EventType
     execution_id: str
     project: str
-    timestamp: datetime = Field(default_factory=_now)
+    timestamp: datetime = field(default_factory=_now)
     node: str | None = None
     checkpoint_id: str | None = None
     message: str = ""
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
 
     @property
     def severity(self) -> Severity:

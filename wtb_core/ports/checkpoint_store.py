@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from langgraph.checkpoint.base import BaseCheckpointSaver
-
 if TYPE_CHECKING:
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+
     from wtb_core.config import StackConfig
 
 
@@ -22,8 +22,8 @@ class CheckpointStore(Protocol):
       ``checkpoint_id`` in ``src`` — that checkpoint and all its ancestors, with their
       pending writes and parent links, under the same checkpoint ids — and nothing else.
       The writes of ``checkpoint_id`` itself are copied only if ``src`` did not go on from
-      it (an interrupt or failure in flight). ``src`` is not changed. Raises ``CheckpointNotFoundError`` if the checkpoint is not
-      in ``src``.
+      it (an interrupt or failure in flight). ``src`` is not changed. Raises
+      ``CheckpointNotFoundError`` if the checkpoint is not in ``src``.
     * ``delete_thread(thread_id)`` removes every checkpoint and write of the thread.
     * ``close()`` releases connections; the store is not used afterwards.
     """

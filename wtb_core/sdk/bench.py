@@ -125,7 +125,7 @@ class WTBTestBench:
 
     def close(self) -> None:
         """Write what is buffered and release databases and plugin resources."""
-        self._bus.flush()
+        self._bus.close()
         self._stack.close()
 
     def __enter__(self) -> WTBTestBench:
@@ -283,7 +283,7 @@ class WTBTestBench:
             updated_at=now,
         )
         self._publish(row, EventType.EXECUTION_STARTED, data={"variants": variant_config})
-        self._stack.metadata.create_execution(row, self._bus.drain())
+        self._stack.metadata.create_execution(row)
         return self._drive(proj, row, graph, state)
 
     def resume(
@@ -508,7 +508,7 @@ class WTBTestBench:
             checkpoint_id=checkpoint_id,
             data={"source_execution_id": source.id},
         )
-        self._stack.metadata.create_execution(row, self._bus.drain())
+        self._stack.metadata.create_execution(row)
         return self._result(row)
 
     def update_state(
@@ -708,8 +708,8 @@ class WTBTestBench:
         self._bus.publish(Event(type=type_, execution_id=row.id, project=row.project, **fields))
 
     def _set(self, row: ExecutionRow, **fields: Any) -> None:
-        """Persist ``fields`` (with the buffered audit rows) and mirror them on ``row``."""
-        self._stack.metadata.update_execution(row.id, fields, self._bus.drain())
+        """Persist ``fields`` and mirror them on ``row``."""
+        self._stack.metadata.update_execution(row.id, fields)
         for name, value in fields.items():
             setattr(row, name, value)
 

@@ -10,13 +10,14 @@ threads queue in Python instead of spinning in SQLite's busy handler). Other dat
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -28,9 +29,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def json_dumps(value: Any) -> str:
     """JSON for metadata columns: anything pydantic can render, ``repr`` for the rest."""
-    import json
-
-    return json.dumps(to_jsonable_python(value, fallback=repr))
+    try:
+        return json.dumps(value)  # the common case (plain data) at C speed
+    except (TypeError, ValueError):
+        return json.dumps(to_jsonable_python(value, fallback=repr))
 
 
 def _sqlite_engine(url: str) -> tuple[Engine, Engine]:
@@ -137,10 +139,22 @@ class Database:
                 with session.begin():
                     yield session
             except OperationalError as exc:
-                raise StorageError(
-                    f"metadata database {self._display_url()} failed: {exc.orig}. "
-                    "Check that it is reachable and that no other program holds it locked"
-                ) from exc
+                raise self._storage_error(exc) from exc
+
+    def _storage_error(self, exc: OperationalError) -> StorageError:
+        return StorageError(
+            f"metadata database {self._display_url()} failed: {exc.orig}. "
+            "Check that it is reachable and that no other program holds it locked"
+        )
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A write transaction on a plain Core connection (the cheapest path, for hot writes)."""
+        with self.write(), self.write_engine.begin() as connection:
+            try:
+                yield connection
+            except OperationalError as exc:
+                raise self._storage_error(exc) from exc
 
     @contextlib.contextmanager
     def reader(self) -> Iterator[Session]:

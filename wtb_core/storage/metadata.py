@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from wtb_core.errors import ExecutionNotFoundError
 from wtb_core.storage.database import Database
 from wtb_core.storage.tables import AuditEventRow, ExecutionRow, ProjectRow
+
+# The hot paths (a run writes an execution row and its events) use Core statements on the
+# tables: the ORM's unit of work costs more than the SQL itself here.
+_EXECUTIONS = ExecutionRow.__table__
+_INSERT_EXECUTION = insert(_EXECUTIONS)
+_UPDATE_EXECUTION = update(_EXECUTIONS).where(_EXECUTIONS.c.id == bindparam("execution_id"))
+_INSERT_EVENTS = insert(AuditEventRow.__table__)
 
 
 def utcnow() -> datetime:
@@ -58,25 +65,19 @@ class MetadataStore:
 
     # -- executions ----------------------------------------------------------------------
 
-    def create_execution(self, row: ExecutionRow, events: Sequence[dict[str, Any]] = ()) -> None:
-        with self.db.transaction() as session:
-            session.add(row)
-            session.flush()
-            self._insert_events(session, events)
+    def create_execution(self, row: ExecutionRow) -> None:
+        values = {column.key: getattr(row, column.key) for column in _EXECUTIONS.columns}
+        with self.db.connection() as connection:
+            connection.execute(_INSERT_EXECUTION, values)
 
-    def update_execution(
-        self, execution_id: str, fields: dict[str, Any], events: Sequence[dict[str, Any]] = ()
-    ) -> None:
-        """Change some columns of an execution and append audit events, atomically."""
-        with self.db.transaction() as session:
-            result = session.execute(
-                update(ExecutionRow)
-                .where(ExecutionRow.id == execution_id)
-                .values(**fields, updated_at=utcnow())
+    def update_execution(self, execution_id: str, fields: dict[str, Any]) -> None:
+        """Change some columns of an execution."""
+        with self.db.connection() as connection:
+            result = connection.execute(
+                _UPDATE_EXECUTION, {**fields, "updated_at": utcnow(), "execution_id": execution_id}
             )
             if result.rowcount == 0:
                 raise ExecutionNotFoundError(_missing(execution_id))
-            self._insert_events(session, events)
 
     def get_execution(self, execution_id: str) -> ExecutionRow:
         with self.db.reader() as session:
@@ -102,15 +103,10 @@ class MetadataStore:
     # -- audit ---------------------------------------------------------------------------
 
     def append_events(self, events: Sequence[dict[str, Any]]) -> None:
+        """Insert audit rows in one statement (executemany) and one transaction."""
         if events:
-            with self.db.transaction() as session:
-                self._insert_events(session, events)
-
-    @staticmethod
-    def _insert_events(session: Any, events: Iterable[dict[str, Any]]) -> None:
-        rows = list(events)
-        if rows:
-            session.execute(insert(AuditEventRow), rows)
+            with self.db.connection() as connection:
+                connection.execute(_INSERT_EVENTS, list(events))
 
     def list_events(self, execution_id: str) -> list[AuditEventRow]:
         query = (

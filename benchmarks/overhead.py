@@ -1,0 +1,93 @@
+"""WTB ``run`` vs the same graph invoked directly by bare LangGraph with the same SqliteSaver.
+
+A 10-node chain of trivial nodes: what WTB adds per execution (metadata rows, events, audit,
+the streaming loop) is as visible as it can be. Both sides run in this process, interleaved,
+on SqliteSavers built by the same function (WAL, synchronous=NORMAL); medians are compared.
+
+    .venv/bin/python -m benchmarks.overhead [--runs 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import operator
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated, Any, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+
+from wtb_core import WorkflowProject, WTBTestBench
+from wtb_core.builtins.checkpoint_stores import open_sqlite_saver
+
+NODES = 10
+
+
+class ChainState(TypedDict, total=False):
+    x: int
+    seen: Annotated[list[str], operator.add]
+
+
+def _node(name: str):
+    def node(state: ChainState) -> dict[str, Any]:
+        return {"x": state.get("x", 0) + 1}
+
+    return node
+
+
+def chain() -> StateGraph:
+    builder = StateGraph(ChainState)
+    names = [f"n{i}" for i in range(NODES)]
+    for name in names:
+        builder.add_node(name, _node(name))
+    builder.add_edge(START, names[0])
+    for a, b in itertools.pairwise(names):
+        builder.add_edge(a, b)
+    builder.add_edge(names[-1], END)
+    return builder
+
+
+def _timed(fn, i: int) -> float:
+    start = time.perf_counter()
+    fn(i)
+    return (time.perf_counter() - start) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=300)
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="wtb-bench-"))
+    bare = chain().compile(checkpointer=open_sqlite_saver(str(workdir / "bare.sqlite")))
+    bench = WTBTestBench(data_dir=workdir / "wtb", load_entrypoints=False)
+    bench.register_project(WorkflowProject("chain", chain))
+
+    def run_bare(i: int) -> None:
+        assert bare.invoke({"x": 0}, {"configurable": {"thread_id": f"bare-{i}"}})["x"] == NODES
+
+    def run_wtb(i: int) -> None:
+        assert bench.run("chain", {"x": 0}).state["x"] == NODES
+
+    for i in range(20):  # warm-up: imports, connections, compiled-graph cache
+        run_bare(-i - 1)
+        run_wtb(i)
+    bare_ms, wtb_ms = [], []
+    for i in range(args.runs):
+        bare_ms.append(_timed(run_bare, i))
+        wtb_ms.append(_timed(run_wtb, i))
+    bench.close()
+
+    bare_median, wtb_median = statistics.median(bare_ms), statistics.median(wtb_ms)
+    print(f"{NODES}-node chain, {args.runs} runs each, interleaved, same SqliteSaver setup")
+    print(f"  bare LangGraph invoke : median {bare_median:7.3f} ms")
+    print(f"  WTB bench.run         : median {wtb_median:7.3f} ms")
+    print(f"  overhead per node     : {(wtb_median - bare_median) / NODES * 1000:7.1f} µs")
+    print(f"  ratio WTB / bare      : {wtb_median / bare_median:.3f}x  (must be <= 1.3x)")
+
+
+if __name__ == "__main__":
+    main()

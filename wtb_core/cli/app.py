@@ -1,0 +1,410 @@
+"""The ``wtb`` command line: run workflows, inspect and time-travel their executions.
+
+``main()`` (the console script) loads the plugins once, lets them add commands through the
+``wtb_register_commands`` hook, and runs the app. Every command opens a ``WTBTestBench`` on
+the data directory (``--data-dir``, else ``StackConfig``'s) on first use and closes it when
+the command ends. ``--json`` prints the SDK's models as JSON instead of tables. Any
+``WTBError`` becomes one ``error: <message>`` line on stderr and exit code 1.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from wtb_core.cli import render
+from wtb_core.errors import CheckpointNotFoundError, WTBError
+
+if TYPE_CHECKING:
+    from typer._click import Context as ClickContext
+
+    from wtb_core.project import WorkflowProject
+    from wtb_core.registry import PluginRegistry
+    from wtb_core.sdk.bench import WTBTestBench
+
+
+class CommandLineError(WTBError):
+    """An argument on the command line is malformed (bad JSON, bad ``--variant``, an unknown
+    or ambiguous checkpoint prefix)."""
+
+
+def error_line(exc: BaseException) -> str:
+    """``error: <message>`` on a single line."""
+    return "error: " + " ".join(str(exc).splitlines())
+
+
+class _Group(TyperGroup):
+    """The root command: turns ``WTBError`` from any command into one line and exit 1."""
+
+    def invoke(self, ctx: ClickContext) -> Any:
+        try:
+            return super().invoke(ctx)
+        except WTBError as exc:
+            typer.echo(error_line(exc), err=True)
+            raise typer.Exit(1) from None
+
+
+@dataclass
+class Session:
+    """One invocation's options and its bench, opened on first use."""
+
+    data_dir: Path | None = None
+    as_json: bool = False
+    console: Console = field(default_factory=Console)
+    _bench: WTBTestBench | None = None
+
+    @property
+    def bench(self) -> WTBTestBench:
+        if self._bench is None:
+            from wtb_core.sdk.bench import WTBTestBench
+
+            self._bench = WTBTestBench(data_dir=self.data_dir)
+        return self._bench
+
+    def close(self) -> None:
+        if self._bench is not None:
+            bench, self._bench = self._bench, None
+            bench.close()
+
+    def show(self, value: Any, human: Callable[[], Any]) -> None:
+        """Print ``value`` as JSON with ``--json``; otherwise print what ``human()`` returns."""
+        if self.as_json:
+            typer.echo(render.to_json(value))
+        else:
+            self.console.print(human())
+
+
+def session(ctx: typer.Context, as_json: bool = False, data_dir: Path | None = None) -> Session:
+    """The invocation's session, with a command's own ``--json`` / ``--data-dir`` applied."""
+    current = ctx.ensure_object(Session)
+    current.as_json = current.as_json or as_json
+    if data_dir is not None:
+        current.data_dir = data_dir
+    return current
+
+
+# -- argument parsing ------------------------------------------------------------------------
+
+
+_JSON_TYPES: dict[type, str] = {
+    list: "array",
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
+
+
+def parse_json(text: str, option: str) -> Any:
+    """The JSON value of an option; ``CommandLineError`` saying what is wrong otherwise."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CommandLineError(
+            f"{option} is not valid JSON ({exc.msg} at column {exc.colno}): {text!r}; "
+            """quote it for the shell, for example '{"query": "hi"}'"""
+        ) from None
+
+
+def parse_object(text: str | None, option: str) -> dict[str, Any] | None:
+    """A JSON object option (``None`` stays ``None``)."""
+    if text is None:
+        return None
+    value = parse_json(text, option)
+    if not isinstance(value, dict):
+        raise CommandLineError(
+            f'{option} must be a JSON object of state keys, such as \'{{"query": "hi"}}\', '
+            f"not a JSON {_JSON_TYPES.get(type(value), 'value')}"
+        )
+    return value
+
+
+def parse_variants(pairs: list[str] | None) -> dict[str, str]:
+    """``["node=name", ...]`` as ``{node: name}``."""
+    variants: dict[str, str] = {}
+    for pair in pairs or []:
+        node, sep, name = pair.partition("=")
+        if not sep or not node or not name:
+            raise CommandLineError(
+                f"--variant {pair!r} is not NODE=NAME (for example retrieve=bm25)"
+            )
+        variants[node] = name
+    return variants
+
+
+def resolve_checkpoint(bench: WTBTestBench, execution_id: str, given: str) -> str:
+    """The full id of the checkpoint of ``execution_id`` that ``given`` names, as a full id
+    or a unique prefix (searched over all branches)."""
+    ids = [c.checkpoint_id for c in bench.get_checkpoints(execution_id, all_branches=True)]
+    if given in ids:
+        return given
+    matches = [i for i in ids if i.startswith(given)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise CheckpointNotFoundError(
+            f"execution {execution_id} has no checkpoint {given!r}; list its checkpoints with "
+            f"`wtb checkpoints {execution_id} --all-branches`"
+        )
+    shown = ", ".join(matches[:3]) + (", …" if len(matches) > 3 else "")
+    raise CommandLineError(
+        f"checkpoint prefix {given!r} matches {len(matches)} checkpoints of execution "
+        f"{execution_id} ({shown}); give more characters"
+    )
+
+
+def _short_ids(
+    bench: WTBTestBench, execution_id: str, extra: Iterable[str | None] = ()
+) -> dict[str, str]:
+    """Short ids for the execution's checkpoints (all branches) and ``extra`` ids: unique
+    among them, so each can be given back as a prefix."""
+    ids = [c.checkpoint_id for c in bench.get_checkpoints(execution_id, all_branches=True)]
+    return render.short_ids([*ids, *extra])
+
+
+def _load_project(ref: str, name: str | None) -> WorkflowProject:
+    """The project ``ref`` names: ``module:function`` returning a StateGraph or compiled
+    graph, registered as ``name`` (default: the function's name)."""
+    from wtb_core.loading import import_reference
+    from wtb_core.project import WorkflowProject
+
+    factory = import_reference(ref, "project")
+    return WorkflowProject(name or ref.rpartition(":")[2].rpartition(".")[2], factory)
+
+
+# -- commands --------------------------------------------------------------------------------
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+ExecArg = Annotated[str, typer.Argument(metavar="EXEC", help="Execution id (full).")]
+CheckpointArg = Annotated[
+    str, typer.Argument(metavar="CP", help="Checkpoint id, or a unique prefix of one.")
+]
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        metavar="DIR",
+        help="Where the embedded databases live (default: StackConfig's data_dir, .wtb).",
+    ),
+]
+
+
+def root(ctx: typer.Context, data_dir: DataDirOpt = None, as_json: JsonFlag = False) -> None:
+    """WTB, the Workflow Test Bench for LangGraph: run workflows with a checkpoint at every
+    node boundary, then roll them back, fork and resume them."""
+    current = Session(data_dir=data_dir, as_json=as_json)
+    ctx.obj = current
+    ctx.call_on_close(current.close)
+
+
+def run(
+    ctx: typer.Context,
+    project: Annotated[
+        str,
+        typer.Argument(
+            metavar="PROJECT", help="module:function returning a StateGraph or compiled graph."
+        ),
+    ],
+    input_json: Annotated[
+        str, typer.Option("--input", "-i", metavar="JSON", help="Initial state as a JSON object.")
+    ] = "{}",
+    variant: Annotated[
+        list[str] | None,
+        typer.Option(metavar="NODE=NAME", help="Run variant NAME of NODE (repeatable)."),
+    ] = None,
+    breakpoint_: Annotated[
+        list[str] | None,
+        typer.Option("--breakpoint", "-b", metavar="NODE", help="Pause before NODE (repeatable)."),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Project name (default: the function's).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Register PROJECT and run it from --input until it completes, fails or pauses."""
+    s = session(ctx, as_json)
+    initial_state = parse_object(input_json, "--input")
+    variants = parse_variants(variant)
+    project_ = s.bench.register_project(_load_project(project, name))
+    result = s.bench.run(project_.name, initial_state, variants, breakpoints=breakpoint_)
+    s.show(result, lambda: render.execution_view(result))
+
+
+def executions(
+    ctx: typer.Context,
+    project: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Only this project's.")
+    ] = None,
+    status: Annotated[
+        str | None, typer.Option(metavar="STATUS", help="Only this status, e.g. completed.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(metavar="N", min=1, help="At most N.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List executions, newest first."""
+    s = session(ctx, as_json)
+    results = s.bench.list_executions(project=project, status=status, limit=limit)
+    s.show(results, lambda: render.executions_table(results))
+
+
+def checkpoints(
+    ctx: typer.Context,
+    execution_id: ExecArg,
+    all_branches: Annotated[
+        bool, typer.Option("--all-branches", help="Include checkpoints left by rollbacks.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """List an execution's checkpoints, oldest first (the head is marked with an arrow)."""
+    s = session(ctx, as_json)
+    shown = s.bench.get_checkpoints(execution_id, all_branches=all_branches)
+    head = s.bench.get_execution(execution_id).checkpoint_id
+    s.show(shown, lambda: render.checkpoints_table(shown, head, _short_ids(s.bench, execution_id)))
+
+
+def state(
+    ctx: typer.Context,
+    execution_id: ExecArg,
+    checkpoint: Annotated[
+        str | None,
+        typer.Option(metavar="CP", help="Checkpoint id or unique prefix (default: the head)."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show the state values at the head (or at --checkpoint)."""
+    s = session(ctx, as_json)
+    target = resolve_checkpoint(s.bench, execution_id, checkpoint) if checkpoint else None
+    values = s.bench.get_state(execution_id, target)
+    s.show(values, lambda: render.state_table(values))
+
+
+def rollback(
+    ctx: typer.Context, execution_id: ExecArg, checkpoint: CheckpointArg, as_json: JsonFlag = False
+) -> None:
+    """Move the execution back to a checkpoint; it is then paused (continue with resume)."""
+    s = session(ctx, as_json)
+    result = s.bench.rollback(execution_id, resolve_checkpoint(s.bench, execution_id, checkpoint))
+    s.show(result, lambda: render.execution_view(result))
+
+
+def fork(
+    ctx: typer.Context,
+    execution_id: ExecArg,
+    checkpoint: CheckpointArg,
+    set_json: Annotated[
+        str | None, typer.Option("--set", metavar="JSON", help="State updates (a JSON object).")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Fork: a new paused execution copied up to a checkpoint, with optional state edits."""
+    s = session(ctx, as_json)
+    updates = parse_object(set_json, "--set")
+    target = resolve_checkpoint(s.bench, execution_id, checkpoint)
+    result = s.bench.fork(execution_id, target, updates=updates)
+    s.show(result, lambda: render.execution_view(result))
+
+
+def resume(
+    ctx: typer.Context,
+    execution_id: ExecArg,
+    answer: Annotated[
+        str | None, typer.Option(metavar="JSON", help="The answer for a pending interrupt().")
+    ] = None,
+    set_json: Annotated[
+        str | None,
+        typer.Option("--set", metavar="JSON", help="State updates (a JSON object), applied first."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Continue a paused, failed or rolled-back execution from its head."""
+    s = session(ctx, as_json)
+    resume_value = None if answer is None else parse_json(answer, "--answer")
+    updates = parse_object(set_json, "--set")
+    result = s.bench.resume(execution_id, resume=resume_value, updates=updates)
+    s.show(result, lambda: render.execution_view(result))
+
+
+def stop(ctx: typer.Context, execution_id: ExecArg, as_json: JsonFlag = False) -> None:
+    """Cancel an execution; its checkpoints stay."""
+    s = session(ctx, as_json)
+    result = s.bench.stop(execution_id)
+    s.show(result, lambda: render.execution_view(result))
+
+
+def audit(ctx: typer.Context, execution_id: ExecArg, as_json: JsonFlag = False) -> None:
+    """Show an execution's audit trail, oldest first."""
+    s = session(ctx, as_json)
+    entries = s.bench.audit(execution_id)
+    logged = [e.checkpoint_id for e in entries]
+    s.show(entries, lambda: render.audit_table(entries, _short_ids(s.bench, execution_id, logged)))
+
+
+def plugins_command(registry: PluginRegistry | None) -> Callable[..., None]:
+    """The ``plugins`` command over ``registry`` (default: a registry loaded on call)."""
+
+    def plugins(
+        ctx: typer.Context,
+        all_: Annotated[bool, typer.Option("--all", help="Include the builtin plugins.")] = False,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """List installed plugins: version, origin, what they register, their hooks."""
+        from wtb_core.registry import PluginRegistry
+
+        s = session(ctx, as_json)
+        infos = (registry or PluginRegistry()).describe(include_builtins=all_)
+        s.show(infos, lambda: render.plugins_table(infos))
+
+    return plugins
+
+
+def demo(ctx: typer.Context, data_dir: DataDirOpt = None, as_json: JsonFlag = False) -> None:
+    """Run the guided tour: a RAG workflow run, rolled back, resumed and forked."""
+    from wtb_core.demo.tour import run_tour
+
+    s = session(ctx, as_json, data_dir)
+    summary = run_tour(s.bench, Console(quiet=True) if s.as_json else s.console)
+    if s.as_json:
+        typer.echo(render.to_json(summary))
+
+
+# -- assembly --------------------------------------------------------------------------------
+
+
+def build_app(registry: PluginRegistry | None = None) -> typer.Typer:
+    """The ``wtb`` app; with a ``registry``, its plugins' commands are added too."""
+    app = typer.Typer(
+        cls=_Group,
+        name="wtb",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_show_locals=False,
+    )
+    app.callback()(root)
+    for command in (run, executions, checkpoints, state, rollback, fork, resume, stop, audit):
+        app.command()(command)
+    app.command("plugins")(plugins_command(registry))
+    app.command()(demo)
+    if registry is not None:
+        registry.call_broadcast("wtb_register_commands", cli=app)
+    return app
+
+
+def main() -> None:
+    """Console script: load plugins once (honouring ``WTB_LOAD_PLUGINS`` /
+    ``WTB_DISABLE_PLUGINS``), then run the command line."""
+    from wtb_core.registry import PluginRegistry
+
+    try:
+        registry = PluginRegistry()
+    except WTBError as exc:
+        typer.echo(error_line(exc), err=True)
+        raise SystemExit(1) from None
+    build_app(registry)()
