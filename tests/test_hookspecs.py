@@ -13,7 +13,6 @@ PLUGIN_TESTS = TESTS.parent / "plugins"
 # Hooks whose caller does not exist yet, with the reason. Keep this empty when possible.
 NO_CALLER_YET = {
     "wtb_register_routes": "no REST server yet: the hook is part of the contract for it",
-    "wtb_register_batch_runners": "batch tests (variant matrix) are the next piece of work",
 }
 
 

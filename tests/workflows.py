@@ -282,3 +282,32 @@ def chain3() -> StateGraph:
 
 def chain10() -> StateGraph:
     return chain(10)
+
+
+def _nap(name: str, seconds: float):
+    def node(state: State) -> dict[str, Any]:
+        time.sleep(seconds)
+        return {"n": state.get("n", 0) + 1, "log": [name]}
+
+    return node
+
+
+def napping() -> StateGraph:
+    """Two nodes that sleep 0.15 s each: batches slow enough to cancel or kill."""
+    builder = StateGraph(State)
+    builder.add_node("first", _nap("first", 0.15))
+    builder.add_node("second", _nap("second", 0.15))
+    builder.add_edge(START, "first")
+    builder.add_edge("first", "second")
+    builder.add_edge("second", END)
+    return builder
+
+
+def echo_answer(state: State) -> dict[str, Any]:
+    """A variant of ``generate`` that answers with the query."""
+    return {"n": state.get("n", 0) + 1, "answer": f"echo: {state.get('query', '')}"}
+
+
+def answer_is_long(case, outcome) -> float:
+    """An importable custom evaluator."""
+    return float(len(outcome.state.get("answer", "")) > 5)

@@ -1,5 +1,11 @@
 """Builtin plugins, registered through the same ``pm.register`` path as installed ones."""
 
-from wtb_core.builtins import checkpoint_stores, environments, file_trackers
+from wtb_core.builtins import (
+    batch_runners,
+    checkpoint_stores,
+    environments,
+    evaluators,
+    file_trackers,
+)
 
-MODULES = (checkpoint_stores, environments, file_trackers)
+MODULES = (checkpoint_stores, environments, file_trackers, batch_runners, evaluators)

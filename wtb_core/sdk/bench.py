@@ -12,13 +12,14 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from langgraph.errors import InvalidUpdateError
 from langgraph.types import Command
 
+from wtb_core.batch.service import BatchProgress, BatchService, BatchTestResult
 from wtb_core.checkpoint_stores import thread_config
 from wtb_core.config import EnvironmentConfig, ExecutionConfig, FileTrackingConfig, StackConfig
 from wtb_core.domain.events import Event, EventType
@@ -30,6 +31,7 @@ from wtb_core.domain.models import (
     FileSnapshot,
     PendingInterrupt,
     Severity,
+    TestCase,
 )
 from wtb_core.engine.driver import ExecutionDriver, RunOutcome, RunRequest
 from wtb_core.engine.environments import resolve_env
@@ -98,6 +100,7 @@ class WTBTestBench:
         self._graphs: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.RLock()
         self._owner = f"{_HOST}:{os.getpid()}"
+        self._batches = BatchService(self)
 
     @classmethod
     def create(
@@ -122,6 +125,15 @@ class WTBTestBench:
     @property
     def stack(self) -> Stack:
         return self._stack
+
+    @property
+    def owner(self) -> str:
+        """``host:pid`` of this process, recorded on what it runs."""
+        return self._owner
+
+    @staticmethod
+    def owner_alive(owner: str | None) -> bool:
+        return _owner_alive(owner)
 
     def close(self) -> None:
         """Write what is buffered and release databases and plugin resources."""
@@ -574,6 +586,57 @@ class WTBTestBench:
             data={"keys": sorted(values), "as_node": as_node},
         )
         return new_head
+
+    # -- batch tests -----------------------------------------------------------------------
+
+    def run_batch_test(
+        self,
+        project: str,
+        variant_matrix: Sequence[Mapping[str, str]],
+        test_cases: Sequence[TestCase | Mapping[str, Any]],
+        evaluators: Iterable[str | Callable[..., Any]] | None = None,
+        parallelism: int | None = None,
+        runner: str | None = None,
+        repetitions: int = 1,
+        on_progress: Callable[[BatchProgress], None] | None = None,
+    ) -> BatchTestResult:
+        """Run every (combination × test case × repetition) cell as a real execution,
+        score it, and keep its row. A failing cell fails its row; the batch goes on."""
+        return self._batches.run(
+            project,
+            variant_matrix,
+            test_cases,
+            evaluators,
+            parallelism,
+            runner,
+            repetitions,
+            on_progress,
+        )
+
+    def resume_batch(
+        self,
+        batch_id: str,
+        evaluators: Iterable[str | Callable[..., Any]] | None = None,
+        retry_failed: bool = False,
+        runner: str | None = None,
+        parallelism: int | None = None,
+        on_progress: Callable[[BatchProgress], None] | None = None,
+    ) -> BatchTestResult:
+        """Run only the cells that have no row (``retry_failed=True``: failed ones again)."""
+        return self._batches.resume(
+            batch_id, evaluators, retry_failed, runner, parallelism, on_progress
+        )
+
+    def cancel_batch(self, batch_id: str) -> BatchTestResult:
+        """Stop scheduling new cells (from another thread); finished rows stay."""
+        return self._batches.cancel(batch_id)
+
+    def get_batch(self, batch_id: str) -> BatchTestResult:
+        return self._batches.get(batch_id)
+
+    def list_batches(self, project: str | None = None) -> list[BatchTestResult]:
+        """Batches, newest first."""
+        return self._batches.list(project)
 
     # -- reading -------------------------------------------------------------------------
 

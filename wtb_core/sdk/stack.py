@@ -63,7 +63,7 @@ class Stack:
     ) -> Stack:
         registry = PluginRegistry(plugins, load_entrypoints=load_entrypoints)
         # Resolve every name first so a typo fails before anything is created.
-        for kind in ("checkpoint_store", "environment_provider", "file_tracker"):
+        for kind in ("checkpoint_store", "environment_provider", "file_tracker", "batch_runner"):
             registry.get(kind, getattr(config, kind))
         config.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(config.metadata_url(), pool_size=config.pool_size)

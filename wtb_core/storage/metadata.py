@@ -6,11 +6,17 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from wtb_core.errors import ExecutionNotFoundError
 from wtb_core.storage.database import Database
-from wtb_core.storage.tables import AuditEventRow, ExecutionRow, ProjectRow
+from wtb_core.storage.tables import (
+    AuditEventRow,
+    BatchCellRecord,
+    BatchRecord,
+    ExecutionRow,
+    ProjectRow,
+)
 
 # The hot paths (a run writes an execution row and its events) use Core statements on the
 # tables: the ORM's unit of work costs more than the SQL itself here.
@@ -18,6 +24,8 @@ _EXECUTIONS = ExecutionRow.__table__
 _INSERT_EXECUTION = insert(_EXECUTIONS)
 _UPDATE_EXECUTION = update(_EXECUTIONS).where(_EXECUTIONS.c.id == bindparam("execution_id"))
 _INSERT_EVENTS = insert(AuditEventRow.__table__)
+_BATCHES = BatchRecord.__table__
+_BATCH_ROWS = BatchCellRecord.__table__
 
 
 def utcnow() -> datetime:
@@ -113,6 +121,72 @@ class MetadataStore:
             select(AuditEventRow)
             .where(AuditEventRow.execution_id == execution_id)
             .order_by(AuditEventRow.id)
+        )
+        with self.db.reader() as session:
+            return list(session.scalars(query))
+
+    # -- batches -------------------------------------------------------------------------
+
+    def create_batch(self, record: BatchRecord) -> None:
+        with self.db.transaction() as session:
+            session.add(record)
+
+    def update_batch(self, batch_id: str, **fields: Any) -> None:
+        with self.db.connection() as connection:
+            connection.execute(
+                update(_BATCHES)
+                .where(_BATCHES.c.id == batch_id)
+                .values(**fields, updated_at=utcnow())
+            )
+
+    def get_batch(self, batch_id: str) -> BatchRecord | None:
+        with self.db.reader() as session:
+            return session.get(BatchRecord, batch_id)
+
+    def list_batches(self, project: str | None = None) -> list[BatchRecord]:
+        """Batches, newest first."""
+        query = select(BatchRecord).order_by(BatchRecord.created_at.desc())
+        if project is not None:
+            query = query.where(BatchRecord.project == project)
+        with self.db.reader() as session:
+            return list(session.scalars(query))
+
+    def add_batch_row(self, values: dict[str, Any]) -> None:
+        """Write one finished cell. A cell that already has a row keeps its first one."""
+        with self.db.connection() as connection:
+            exists = connection.execute(
+                select(_BATCH_ROWS.c.id).where(
+                    _BATCH_ROWS.c.batch_id == values["batch_id"],
+                    _BATCH_ROWS.c.combination_index == values["combination_index"],
+                    _BATCH_ROWS.c.case_index == values["case_index"],
+                    _BATCH_ROWS.c.repetition == values["repetition"],
+                )
+            ).first()
+            if exists is None:
+                connection.execute(insert(_BATCH_ROWS), values)
+
+    def replace_batch_rows(self, batch_id: str, keys: Sequence[tuple[int, int, int]]) -> None:
+        """Delete the rows of these cells (to run them again)."""
+        with self.db.connection() as connection:
+            for combination_index, case_index, repetition in keys:
+                connection.execute(
+                    delete(_BATCH_ROWS).where(
+                        _BATCH_ROWS.c.batch_id == batch_id,
+                        _BATCH_ROWS.c.combination_index == combination_index,
+                        _BATCH_ROWS.c.case_index == case_index,
+                        _BATCH_ROWS.c.repetition == repetition,
+                    )
+                )
+
+    def batch_rows(self, batch_id: str) -> list[BatchCellRecord]:
+        query = (
+            select(BatchCellRecord)
+            .where(BatchCellRecord.batch_id == batch_id)
+            .order_by(
+                BatchCellRecord.combination_index,
+                BatchCellRecord.case_index,
+                BatchCellRecord.repetition,
+            )
         )
         with self.db.reader() as session:
             return list(session.scalars(query))

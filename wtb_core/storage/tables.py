@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Float, Index, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -68,3 +68,53 @@ class AuditEventRow(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     __table_args__ = (Index("ix_audit_events_execution_id_id", "execution_id", "id"),)
+
+
+class BatchRecord(Base):
+    """A batch test: what it runs (matrix, cases, evaluators) and how far it got."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    project: Mapped[str] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    matrix: Mapped[list[Any]] = mapped_column(default=list)
+    cases: Mapped[list[Any]] = mapped_column(default=list)
+    evaluators: Mapped[list[Any]] = mapped_column(default=list)
+    repetitions: Mapped[int] = mapped_column(Integer, default=1)
+    runner: Mapped[str] = mapped_column(String(50))
+    parallelism: Mapped[int | None] = mapped_column(Integer)
+    total_cells: Mapped[int] = mapped_column(Integer)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BatchCellRecord(Base):
+    """One finished cell of a batch; unique per (batch, combination, case, repetition)."""
+
+    __tablename__ = "batch_rows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(String(64))
+    combination_index: Mapped[int] = mapped_column(Integer)
+    combination: Mapped[str] = mapped_column(String(500))
+    case_index: Mapped[int] = mapped_column(Integer)
+    case: Mapped[str] = mapped_column(String(500))
+    repetition: Mapped[int] = mapped_column(Integer)
+    execution_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    score_errors: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint(
+            "batch_id", "combination_index", "case_index", "repetition", name="uq_batch_rows_cell"
+        ),
+        Index("ix_batch_rows_batch_id_combination", "batch_id", "combination"),
+    )

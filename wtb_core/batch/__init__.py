@@ -1,0 +1,1 @@
+"""Batch tests: a variant matrix × test cases × repetitions, scored and compared."""

@@ -1,0 +1,495 @@
+"""Running batch tests: expand the matrix, drive a runner, keep every finished row.
+
+The driver (this module, in the caller's process) is the only writer of the metadata
+store: each row is written as soon as the runner yields it, so a crash loses at most the
+cells in flight, and ``resume`` runs only cells that have no row.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from wtb_core.batch.models import BatchRow, BatchStatus, Cell
+from wtb_core.domain.models import ExecutionResult, ExecutionStatus, TestCase
+from wtb_core.errors import ConfigurationError, InvalidStateError, WTBError
+from wtb_core.loading import import_reference
+from wtb_core.ports.batch_runner import BatchJob
+from wtb_core.project import DEFAULT_VARIANT, WorkflowProject, callable_reference
+from wtb_core.storage.metadata import utcnow
+from wtb_core.storage.tables import BatchCellRecord, BatchRecord
+
+if TYPE_CHECKING:
+    from wtb_core.sdk.bench import WTBTestBench
+
+WORKFLOW_KEY = "_workflow"
+Evaluator = Callable[[TestCase, ExecutionResult], Any]
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """Handed to ``on_progress`` whenever a cell starts or finishes."""
+
+    batch_id: str
+    total: int
+    done: int
+    failed: int
+    running: int
+    elapsed_s: float
+
+
+class BatchTestResult:
+    """A batch as stored: its status and one row per finished cell."""
+
+    def __init__(self, record: BatchRecord, rows: list[BatchRow], status: BatchStatus) -> None:
+        self.batch_id = record.id
+        self.project = record.project
+        self.status = status
+        self.total_cells = record.total_cells
+        self.results = rows
+        self.error = record.error
+        self.created_at = record.created_at
+
+    def __repr__(self) -> str:
+        return (
+            f"BatchTestResult(batch_id={self.batch_id!r}, status={self.status.value!r}, "
+            f"rows={len(self.results)}/{self.total_cells})"
+        )
+
+    @property
+    def missing_cells(self) -> int:
+        return self.total_cells - len(self.results)
+
+    def comparison(self, baseline: str | None = None, **options: Any):
+        """Per-combination statistics and paired comparisons against ``baseline``
+        (default: the first combination); see ``wtb_core.batch.comparison.compare``."""
+        from wtb_core.batch.comparison import compare
+
+        return compare(self.results, baseline, **options)
+
+
+def combination_label(combination: Mapping[str, str]) -> str:
+    """``"default"``, or the non-default choices: ``"_workflow=x, retriever=bm25"``."""
+    chosen = [(k, v) for k, v in combination.items() if v != DEFAULT_VARIANT]
+    chosen.sort(key=lambda kv: (kv[0] != WORKFLOW_KEY, kv[0]))
+    return ", ".join(f"{k}={v}" for k, v in chosen) or DEFAULT_VARIANT
+
+
+def _as_case(case: TestCase | Mapping[str, Any], index: int) -> TestCase:
+    if isinstance(case, TestCase):
+        return case if case.name else case.model_copy(update={"name": f"case-{index}"})
+    if isinstance(case, Mapping):
+        return TestCase(inputs=dict(case), name=f"case-{index}")
+    raise ConfigurationError(
+        f"test case {index} is a {type(case).__name__}: give a dict of inputs or a TestCase"
+    )
+
+
+class BatchService:
+    """The bench's batch API (``run_batch_test``, ``resume_batch``, ``cancel_batch`` …)."""
+
+    def __init__(self, bench: WTBTestBench) -> None:
+        self._bench = bench
+        self._cancel: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    # -- starting ----------------------------------------------------------------------
+
+    def run(
+        self,
+        project: str,
+        variant_matrix: Sequence[Mapping[str, str]],
+        test_cases: Sequence[TestCase | Mapping[str, Any]],
+        evaluators: Iterable[str | Evaluator] | None = None,
+        parallelism: int | None = None,
+        runner: str | None = None,
+        repetitions: int = 1,
+        on_progress: Callable[[BatchProgress], None] | None = None,
+    ) -> BatchTestResult:
+        proj = self._bench.get_project(project)
+        matrix = self._check_matrix(proj, variant_matrix)
+        if not test_cases:
+            raise ConfigurationError("test_cases is empty: give at least one test case")
+        cases = [_as_case(case, i) for i, case in enumerate(test_cases)]
+        if repetitions < 1:
+            raise ConfigurationError(f"repetitions must be at least 1, not {repetitions}")
+        if parallelism is not None and parallelism < 1:
+            raise ConfigurationError(f"parallelism must be at least 1, not {parallelism}")
+        resolved, specs = self._resolve_evaluators(evaluators or [])
+        runner_name = self._runner_name(proj, runner)
+        now = utcnow()
+        record = BatchRecord(
+            id=uuid.uuid4().hex[:16],
+            project=proj.name,
+            status=BatchStatus.RUNNING.value,
+            matrix=matrix,
+            cases=[case.model_dump(mode="json") for case in cases],
+            evaluators=specs,
+            repetitions=repetitions,
+            runner=runner_name,
+            parallelism=parallelism,
+            total_cells=len(matrix) * len(cases) * repetitions,
+            owner=self._bench.owner,
+            error=None,
+            created_at=now,
+            updated_at=now,
+        )
+        self._bench.stack.metadata.create_batch(record)
+        cells = list(_cells(record))
+        return self._drive(
+            record, proj, cases, cells, resolved, runner_name, parallelism, on_progress
+        )
+
+    def resume(
+        self,
+        batch_id: str,
+        evaluators: Iterable[str | Evaluator] | None = None,
+        retry_failed: bool = False,
+        runner: str | None = None,
+        parallelism: int | None = None,
+        on_progress: Callable[[BatchProgress], None] | None = None,
+    ) -> BatchTestResult:
+        """Run only the cells without a row (and, with ``retry_failed``, failed ones again)."""
+        record = self._record(batch_id)
+        if batch_id in self._cancel:
+            raise InvalidStateError(f"batch {batch_id} is running in this process")
+        status = self._status(record)
+        if status is BatchStatus.RUNNING:
+            raise InvalidStateError(
+                f"batch {batch_id} is running in another process ({record.owner}); "
+                "cancel it there or wait for it"
+            )
+        proj = self._bench.get_project(record.project)
+        cases = [TestCase.model_validate(case) for case in record.cases]
+        resolved = (
+            self._resolve_evaluators(evaluators)[0]
+            if evaluators is not None
+            else self._restore_evaluators(record)
+        )
+        rows = self._bench.stack.metadata.batch_rows(batch_id)
+        if retry_failed:
+            failed = [
+                (r.combination_index, r.case_index, r.repetition)
+                for r in rows
+                if r.status != ExecutionStatus.COMPLETED.value
+            ]
+            self._bench.stack.metadata.replace_batch_rows(batch_id, failed)
+            rows = [
+                r for r in rows if (r.combination_index, r.case_index, r.repetition) not in failed
+            ]
+        done = {(r.combination_index, r.case_index, r.repetition) for r in rows}
+        cells = [cell for cell in _cells(record) if cell.key not in done]
+        runner_name = runner or record.runner
+        self._bench.stack.metadata.update_batch(
+            batch_id, status=BatchStatus.RUNNING.value, owner=self._bench.owner, error=None
+        )
+        width = parallelism or record.parallelism
+        return self._drive(record, proj, cases, cells, resolved, runner_name, width, on_progress)
+
+    def cancel(self, batch_id: str) -> BatchTestResult:
+        """Stop scheduling new cells; cells in flight finish and keep their rows."""
+        record = self._record(batch_id)
+        with self._lock:
+            event = self._cancel.get(batch_id)
+        if event is not None:
+            event.set()
+            return self.get(batch_id)
+        status = self._status(record)
+        if status in (BatchStatus.COMPLETED, BatchStatus.CANCELLED):
+            raise InvalidStateError(f"batch {batch_id} is already {status.value}")
+        self._bench.stack.metadata.update_batch(batch_id, status=BatchStatus.CANCELLED.value)
+        return self.get(batch_id)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get(self, batch_id: str) -> BatchTestResult:
+        record = self._record(batch_id)
+        rows = [_row(r) for r in self._bench.stack.metadata.batch_rows(batch_id)]
+        return BatchTestResult(record, rows, self._status(record))
+
+    def list(self, project: str | None = None) -> list[BatchTestResult]:
+        return [self.get(r.id) for r in self._bench.stack.metadata.list_batches(project)]
+
+    # -- driving -------------------------------------------------------------------------
+
+    def _drive(
+        self,
+        record: BatchRecord,
+        project: WorkflowProject,
+        cases: list[TestCase],
+        cells: list[Cell],
+        evaluators: dict[str, Evaluator],
+        runner_name: str,
+        parallelism: int | None,
+        on_progress: Callable[[BatchProgress], None] | None,
+    ) -> BatchTestResult:
+        bench = self._bench
+        runner = bench.plugins.create("batch_runner", runner_name, bench.config)
+        cancel = threading.Event()
+        with self._lock:
+            self._cancel[record.id] = cancel
+        progress = _ProgressTracker(record.id, len(cells), on_progress)
+
+        def execute(cell: Cell) -> BatchRow:
+            progress.started()
+            try:
+                return run_cell(bench, project.name, cases[cell.case_index], cell, evaluators)
+            finally:
+                progress.stopped()
+
+        job = BatchJob(
+            batch_id=record.id,
+            cells=cells,
+            execute=execute,
+            parallelism=parallelism,
+            is_cancelled=cancel.is_set,
+            project=project,
+            evaluators=evaluators,
+            config=bench.config,
+        )
+        try:
+            for row in runner.run(job):
+                bench.stack.metadata.add_batch_row(row.model_dump())
+                progress.finished(row)
+        except BaseException as exc:
+            bench.stack.metadata.update_batch(
+                record.id,
+                status=BatchStatus.INTERRUPTED.value,
+                error=f"{type(exc).__name__}: {exc}; resume_batch finishes the missing cells",
+            )
+            raise
+        finally:
+            with self._lock:
+                del self._cancel[record.id]
+            runner.close()
+        final = BatchStatus.CANCELLED if cancel.is_set() else BatchStatus.COMPLETED
+        bench.stack.metadata.update_batch(record.id, status=final.value)
+        return self.get(record.id)
+
+    # -- checks --------------------------------------------------------------------------
+
+    def _check_matrix(
+        self, project: WorkflowProject, matrix: Sequence[Mapping[str, str]]
+    ) -> list[dict[str, str]]:
+        if not matrix:
+            raise ConfigurationError(
+                "variant_matrix is empty: give at least one combination, e.g. [{}] for the "
+                "project as it is"
+            )
+        rows: list[dict[str, str]] = []
+        labels: dict[str, int] = {}
+        for i, combination in enumerate(matrix):
+            if not isinstance(combination, Mapping):
+                raise ConfigurationError(
+                    f"variant_matrix[{i}] must map node names to variant names, not "
+                    f"{type(combination).__name__}"
+                )
+            row = {str(k): str(v) for k, v in combination.items()}
+            nodes = {k: v for k, v in row.items() if k != WORKFLOW_KEY}
+            project.resolve_variants(nodes, row.get(WORKFLOW_KEY))
+            label = combination_label(row)
+            if label in labels:
+                raise ConfigurationError(
+                    f"variant_matrix[{i}] is the same combination as variant_matrix"
+                    f"[{labels[label]}] ({label}); remove one of them"
+                )
+            labels[label] = i
+            rows.append(row)
+        return rows
+
+    def _resolve_evaluators(
+        self, evaluators: Iterable[str | Evaluator]
+    ) -> tuple[dict[str, Evaluator], list[dict[str, Any]]]:
+        """The evaluators by metric name, and how to find each again on resume."""
+        resolved: dict[str, Evaluator] = {}
+        specs: list[dict[str, Any]] = []
+        for evaluator in evaluators:
+            if isinstance(evaluator, str):
+                name, func = evaluator, self._bench.plugins.create("evaluator", evaluator)
+                spec = {"name": name, "registered": name, "ref": None}
+            elif callable(evaluator):
+                name, func = getattr(evaluator, "__name__", type(evaluator).__name__), evaluator
+                spec = {"name": name, "registered": None, "ref": callable_reference(evaluator)}
+            else:
+                raise ConfigurationError(
+                    f"evaluator {evaluator!r} is neither a registered name nor a callable "
+                    "(case, outcome) -> float | bool | dict"
+                )
+            if name in resolved:
+                raise ConfigurationError(f"evaluator {name!r} is given twice")
+            resolved[name] = func
+            specs.append(spec)
+        return resolved, specs
+
+    def _restore_evaluators(self, record: BatchRecord) -> dict[str, Evaluator]:
+        resolved: dict[str, Evaluator] = {}
+        for spec in record.evaluators:
+            if spec.get("registered"):
+                resolved[spec["name"]] = self._bench.plugins.create("evaluator", spec["registered"])
+            elif spec.get("ref"):
+                resolved[spec["name"]] = import_reference(
+                    spec["ref"], f"evaluator {spec['name']!r}"
+                )
+            else:
+                raise ConfigurationError(
+                    f"batch {record.id} used evaluator {spec['name']!r}, a callable that cannot "
+                    "be imported again: pass evaluators=[...] to resume_batch"
+                )
+        return resolved
+
+    def _runner_name(self, project: WorkflowProject, runner: str | None) -> str:
+        name = runner or project.execution.batch_executor or self._bench.config.batch_runner
+        self._bench.plugins.get("batch_runner", name)
+        return name
+
+    def _record(self, batch_id: str) -> BatchRecord:
+        record = self._bench.stack.metadata.get_batch(batch_id)
+        if record is None:
+            raise WTBError(
+                f"batch {batch_id!r} does not exist; list batches with bench.list_batches() "
+                "or `wtb batches`"
+            )
+        return record
+
+    def _status(self, record: BatchRecord) -> BatchStatus:
+        status = BatchStatus(record.status)
+        if (
+            status is BatchStatus.RUNNING
+            and record.id not in self._cancel
+            and not self._bench.owner_alive(record.owner)
+        ):
+            return BatchStatus.INTERRUPTED
+        return status
+
+
+class _ProgressTracker:
+    def __init__(
+        self, batch_id: str, total: int, callback: Callable[[BatchProgress], None] | None
+    ) -> None:
+        self._batch_id, self._total, self._callback = batch_id, total, callback
+        self._done = self._failed = self._running = 0
+        self._start = time.monotonic()
+        self._lock = threading.Lock()
+
+    def _report(self) -> None:
+        if self._callback is not None:
+            self._callback(
+                BatchProgress(
+                    self._batch_id,
+                    self._total,
+                    self._done,
+                    self._failed,
+                    self._running,
+                    time.monotonic() - self._start,
+                )
+            )
+
+    def started(self) -> None:
+        with self._lock:
+            self._running += 1
+            self._report()
+
+    def stopped(self) -> None:
+        with self._lock:
+            self._running -= 1
+
+    def finished(self, row: BatchRow) -> None:
+        with self._lock:
+            self._done += 1
+            self._failed += row.status is not ExecutionStatus.COMPLETED
+            self._report()
+
+
+def _cells(record: BatchRecord) -> Iterable[Cell]:
+    for ci, combination in enumerate(record.matrix):
+        for ki, case in enumerate(record.cases):
+            for repetition in range(record.repetitions):
+                yield Cell(
+                    batch_id=record.id,
+                    project=record.project,
+                    combination_index=ci,
+                    combination=combination,
+                    case_index=ki,
+                    case_name=case["name"],
+                    inputs=case["inputs"],
+                    repetition=repetition,
+                )
+
+
+def run_cell(
+    bench: WTBTestBench,
+    project: str,
+    case: TestCase,
+    cell: Cell,
+    evaluators: Mapping[str, Evaluator],
+) -> BatchRow:
+    """Run one cell as a real execution and score it. Never raises for the workflow's
+    failures: they become a failed row."""
+    nodes = {k: v for k, v in cell.combination.items() if k != WORKFLOW_KEY}
+    base = {
+        "batch_id": cell.batch_id,
+        "combination_index": cell.combination_index,
+        "combination": combination_label(cell.combination),
+        "case_index": cell.case_index,
+        "case": cell.case_name,
+        "repetition": cell.repetition,
+    }
+    try:
+        result = bench.run(project, cell.inputs, nodes, cell.combination.get(WORKFLOW_KEY))
+    except WTBError as exc:
+        return BatchRow(**base, status=ExecutionStatus.FAILED, error=str(exc), finished_at=utcnow())
+    scores, errors = (
+        score(case, result, evaluators) if result.status is ExecutionStatus.COMPLETED else ({}, {})
+    )
+    return BatchRow(
+        **base,
+        execution_id=result.execution_id,
+        status=result.status,
+        state=result.state,
+        scores=scores,
+        score_errors=errors,
+        duration_ms=result.duration_ms,
+        error=result.error,
+        finished_at=utcnow(),
+    )
+
+
+def score(
+    case: TestCase, outcome: ExecutionResult, evaluators: Mapping[str, Evaluator]
+) -> tuple[dict[str, float], dict[str, str]]:
+    """Every evaluator's scores; one that raises (or returns nonsense) is an error entry."""
+    scores: dict[str, float] = {}
+    errors: dict[str, str] = {}
+    for name, evaluator in evaluators.items():
+        try:
+            value = evaluator(case, outcome)
+            if isinstance(value, Mapping):
+                scores.update({str(k): float(v) for k, v in value.items()})
+            else:
+                scores[name] = float(value)
+        except Exception as exc:
+            errors[name] = f"{type(exc).__name__}: {exc}"
+    return scores, errors
+
+
+def _row(record: BatchCellRecord) -> BatchRow:
+    return BatchRow(
+        batch_id=record.batch_id,
+        combination_index=record.combination_index,
+        combination=record.combination,
+        case_index=record.case_index,
+        case=record.case,
+        repetition=record.repetition,
+        execution_id=record.execution_id,
+        status=ExecutionStatus(record.status),
+        state=record.state or {},
+        scores=record.scores or {},
+        score_errors=record.score_errors or {},
+        duration_ms=record.duration_ms,
+        error=record.error,
+        finished_at=record.finished_at,
+    )

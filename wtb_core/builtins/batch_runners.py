@@ -1,0 +1,78 @@
+"""Builtin batch runners: ``sequential`` and ``threadpool``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+from wtb_core.batch.models import BatchRow
+from wtb_core.config import StackConfig
+from wtb_core.hookspecs import hookimpl
+from wtb_core.ports.batch_runner import BatchJob
+
+
+class SequentialRunner:
+    """One cell after another, in the calling thread."""
+
+    name = "sequential"
+
+    def __init__(self, config: StackConfig | None = None) -> None:
+        self.config = config
+
+    def run(self, job: BatchJob) -> Iterator[BatchRow]:
+        for cell in job.cells:
+            if job.is_cancelled():
+                return
+            yield job.execute(cell)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def default_parallelism() -> int:
+    """Workflows mostly wait on models and tools: more threads than cores pay off."""
+    return min(32, (os.cpu_count() or 1) * 8)
+
+
+class ThreadPoolRunner:
+    """Cells on a thread pool, at most ``parallelism`` at a time.
+
+    New cells are submitted only as running ones finish, so cancelling stops scheduling at
+    once while the cells in flight complete and report.
+    """
+
+    name = "threadpool"
+
+    def __init__(self, config: StackConfig | None = None) -> None:
+        self.config = config
+
+    def run(self, job: BatchJob) -> Iterator[BatchRow]:
+        width = job.parallelism or default_parallelism()
+        pending = iter(job.cells)
+        with ThreadPoolExecutor(width, thread_name_prefix=f"wtb-batch-{job.batch_id}") as pool:
+            running: set[Future[BatchRow]] = set()
+
+            def fill() -> None:
+                while len(running) < width and not job.is_cancelled():
+                    cell = next(pending, None)
+                    if cell is None:
+                        return
+                    running.add(pool.submit(job.execute, cell))
+
+            fill()
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    running.discard(future)
+                    yield future.result()
+                fill()
+
+    def close(self) -> None:
+        """Pools live only for one batch."""
+
+
+@hookimpl
+def wtb_register_batch_runners(register):
+    register("sequential", SequentialRunner)
+    register("threadpool", ThreadPoolRunner)

@@ -1,0 +1,90 @@
+"""Builtin evaluators: ``exact_match``, ``contains``, ``regex``, ``json_match``, ``latency``.
+
+An evaluator is ``(case: TestCase, outcome: ExecutionResult) -> float | bool | dict``. The
+comparing ones look at every key of ``case.expected`` in the final state and score 1.0
+when all match, else 0.0; a case without ``expected`` values is an error for them (it is
+recorded on that score, the batch goes on).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from wtb_core.domain.models import ExecutionResult, TestCase
+from wtb_core.errors import WTBError
+from wtb_core.hookspecs import hookimpl
+
+_MISSING = object()
+
+
+def _expected(case: TestCase, evaluator: str) -> dict[str, Any]:
+    if not case.expected:
+        raise WTBError(
+            f"{evaluator} needs expected values, and test case {case.name!r} has none: give it "
+            "TestCase(expected={...}) or drop the evaluator"
+        )
+    return case.expected
+
+
+def _all(case: TestCase, outcome: ExecutionResult, evaluator: str, matches) -> float:
+    state = outcome.state
+    return float(
+        all(
+            key in state and matches(value, state[key])
+            for key, value in _expected(case, evaluator).items()
+        )
+    )
+
+
+def exact_match(case: TestCase, outcome: ExecutionResult) -> float:
+    """1.0 when every expected key equals the final state's value."""
+    return _all(case, outcome, "exact_match", lambda want, got: want == got)
+
+
+def contains(case: TestCase, outcome: ExecutionResult) -> float:
+    """1.0 when every expected value occurs in the state's value (substring / list item)."""
+
+    def inside(want: Any, got: Any) -> bool:
+        if isinstance(got, str):
+            return str(want) in got
+        try:
+            return want in got
+        except TypeError:
+            return False
+
+    return _all(case, outcome, "contains", inside)
+
+
+def regex(case: TestCase, outcome: ExecutionResult) -> float:
+    """1.0 when every expected value, a regular expression, is found in the state's value."""
+    return _all(
+        case, outcome, "regex", lambda pattern, got: re.search(pattern, str(got)) is not None
+    )
+
+
+def _as_json(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return json.loads(json.dumps(value, default=str))
+
+
+def json_match(case: TestCase, outcome: ExecutionResult) -> float:
+    """1.0 when every expected value equals the state's value compared as JSON (a state
+    value holding a JSON string is parsed first; key order does not matter)."""
+    return _all(case, outcome, "json_match", lambda want, got: _as_json(want) == _as_json(got))
+
+
+def latency(case: TestCase, outcome: ExecutionResult) -> float:
+    """The execution's duration in milliseconds (a measurement, not pass/fail)."""
+    return outcome.duration_ms
+
+
+@hookimpl
+def wtb_register_evaluators(register):
+    for evaluator in (exact_match, contains, regex, json_match, latency):
+        register(evaluator.__name__, lambda evaluator=evaluator: evaluator)

@@ -1,0 +1,50 @@
+"""Batch runner port: how the cells of a batch get executed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from wtb_core.batch.models import BatchRow, Cell
+    from wtb_core.config import StackConfig
+    from wtb_core.project import WorkflowProject
+
+
+@dataclass
+class BatchJob:
+    """What a runner is handed.
+
+    ``execute(cell)`` runs one cell in *this* process — a real, checkpointed WTB execution,
+    scored by the batch's evaluators — and returns its row; local runners call it from
+    their workers. A distributed runner instead ships ``cells`` (small and serialisable)
+    with ``project``, ``evaluators`` and ``config`` to its workers and returns the rows
+    they produce. Either way the runner only *returns* rows: the driver writes them.
+    """
+
+    batch_id: str
+    cells: Sequence[Cell]
+    execute: Callable[[Cell], BatchRow]
+    parallelism: int | None
+    is_cancelled: Callable[[], bool]
+    project: WorkflowProject
+    evaluators: dict[str, Any]
+    config: StackConfig
+
+
+@runtime_checkable
+class BatchRunner(Protocol):
+    """Runs a batch's cells and yields their rows as they finish (in any order).
+
+    Contract: every cell given yields exactly one row unless the batch is cancelled; once
+    ``job.is_cancelled()`` is true no new cell starts, cells already running finish and
+    their rows are yielded. A cell whose workflow fails yields a failed row; the runner
+    raises only for its own breakdowns.
+    """
+
+    name: str
+
+    def run(self, job: BatchJob) -> Iterator[BatchRow]: ...
+
+    def close(self) -> None: ...
