@@ -1,0 +1,492 @@
+"""Statistics over batch rows: a summary per combination and paired comparisons to a baseline.
+
+Statistical choices (every random draw comes from a ``numpy`` Generator seeded with ``seed``,
+made afresh for each statistic, so a comparison is reproducible and one metric's numbers do not
+depend on which other metrics exist):
+
+* success and pass rates: Wilson score interval over rows;
+* metric means: repetitions are averaged per case first, then the mean over cases with a
+  Student t interval (t quantile from the regularized incomplete beta function, no SciPy);
+  non-finite scores are ignored;
+* latency p50/p95: linearly interpolated percentiles of the completed rows' ``duration_ms``;
+* paired deltas: rows are paired on ``(case_index, repetition)``, averaged per case, and the
+  per-case differences (other − baseline) get a percentile bootstrap CI of their mean
+  (resampling cases) and a two-sided sign-flip permutation p-value, exact up to 16 cases, else
+  from ``resamples`` random flips with the +1 correction (so never 0);
+* pass/fail: McNemar's exact test on cases, a case passing when it passed every paired
+  repetition. With one repetition the pass-rate sign-flip p-value equals McNemar's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import lru_cache
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, Field
+from rich.console import Group
+from rich.table import Table
+
+from wtb_core.batch import reports
+from wtb_core.batch.models import BatchRow
+from wtb_core.domain.models import ExecutionStatus
+
+Interval = tuple[float, float]
+
+EXACT_SIGN_FLIP_MAX = 16  # up to this many cases the permutation test enumerates all 2^n flips
+_DRAWS_PER_CHUNK = 1_000_000  # random draws held in memory at once
+
+
+class MetricStats(BaseModel):
+    """One metric in one combination: mean over cases (repetitions averaged first)."""
+
+    n_cases: int
+    mean: float
+    ci: Interval | None = None  # Student t interval; None with fewer than two cases
+
+
+class FlakyCase(BaseModel):
+    """A case that passed some but not all of its repetitions."""
+
+    case_index: int
+    case: str
+    passes: int
+    runs: int
+
+
+class CombinationStats(BaseModel):
+    """Summary of one combination (matrix row) of a batch."""
+
+    combination_index: int
+    combination: str
+    n: int  # rows
+    n_completed: int
+    n_cases: int
+    success_rate: float  # completed / n
+    success_ci: Interval
+    pass_rate: float  # passed / n
+    pass_ci: Interval
+    latency_p50_ms: float | None = None  # None when no row completed
+    latency_p95_ms: float | None = None
+    metrics: dict[str, MetricStats] = Field(default_factory=dict)
+    repetitions: int = 1  # most runs of any one case (the k of pass^k)
+    pass_hat_k: float | None = None  # share of cases passing all their runs; None if k == 1
+    pass_at_k: float | None = None  # share of cases passing at least one run; None if k == 1
+    flaky_cases: list[FlakyCase] = Field(default_factory=list)
+
+
+class MetricDelta(BaseModel):
+    """Paired difference (other − baseline) of one metric over the cases both ran."""
+
+    n_cases: int
+    baseline_mean: float | None = None
+    mean: float | None = None
+    delta: float | None = None  # None without shared cases
+    ci: Interval | None = None  # bootstrap CI of the mean delta; None below two cases
+    p_value: float | None = None  # two-sided sign-flip permutation test; None below two cases
+    note: str | None = None
+
+
+class PairedComparison(BaseModel):
+    """One combination against the baseline, paired per case."""
+
+    baseline: str
+    combination_index: int
+    combination: str
+    n_cases: int  # cases with at least one (case, repetition) run by both
+    metrics: dict[str, MetricDelta] = Field(default_factory=dict)
+    pass_rate: MetricDelta
+    mcnemar_b: int  # cases the baseline passes and the other fails
+    mcnemar_c: int  # cases the baseline fails and the other passes
+    mcnemar_p: float | None = None  # exact two-sided; None below two cases
+    note: str | None = None
+
+
+class Comparison(BaseModel):
+    """Everything ``compare`` found; JSON-able with ``to_dict()`` and printable with ``str()``."""
+
+    baseline: str | None  # None only for a batch without rows
+    confidence: float
+    combinations: list[CombinationStats] = Field(default_factory=list)
+    paired: list[PairedComparison] = Field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return self.model_dump_json(indent=indent)
+
+    def to_markdown(self) -> str:
+        return reports.markdown(self)
+
+    def rich_table(self) -> list[Table]:
+        """The summary table, the metrics table when there are scores, then one paired table per
+        combination other than the baseline."""
+        return reports.rich_tables(self)
+
+    def fails_under(self, thresholds: Mapping[str, float]) -> list[str]:
+        """One message per combination whose metric mean (or ``success_rate``/``pass_rate``) is
+        below its minimum, or per threshold naming a metric this batch does not have."""
+        return reports.fails_under(self, thresholds)
+
+    def __rich__(self) -> Group:
+        return Group(*self.rich_table())
+
+    def __str__(self) -> str:
+        return reports.plain_text(self)
+
+
+def compare(
+    rows: Sequence[BatchRow],
+    baseline: str | None = None,
+    *,
+    confidence: float = 0.95,
+    resamples: int = 10_000,
+    seed: int = 0,
+) -> Comparison:
+    """Summarise each combination and compare each to ``baseline`` (a combination label;
+    default: the lowest ``combination_index``). Raises ``ValueError`` for an unknown baseline."""
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    if resamples < 1:
+        raise ValueError(f"resamples must be at least 1, got {resamples}")
+    groups = _group(rows, lambda row: row.combination_index)
+    if not groups:
+        return Comparison(baseline=None, confidence=confidence)
+    labels = {index: group[0].combination for index, group in groups.items()}
+    base_index = next(iter(groups)) if baseline is None else _index_of(baseline, labels)
+    return Comparison(
+        baseline=labels[base_index],
+        confidence=confidence,
+        combinations=[_combination_stats(group, confidence) for group in groups.values()],
+        paired=[
+            _paired(groups[base_index], group, confidence, resamples, seed)
+            for index, group in groups.items()
+            if index != base_index
+        ],
+    )
+
+
+# --- building blocks -------------------------------------------------------------------------
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> Interval:
+    """Wilson score interval of a binomial proportion; ``n`` must be positive."""
+    if n <= 0:
+        raise ValueError("n must be positive")
+    z = NormalDist().inv_cdf((1 + confidence) / 2)
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return low, high
+
+
+@lru_cache(maxsize=1024)
+def t_quantile(p: float, df: float) -> float:
+    """Quantile of Student's t distribution with ``df`` degrees of freedom (by bisection)."""
+    if not 0 < p < 1 or df <= 0:
+        raise ValueError(f"need 0 < p < 1 and df > 0, got p={p}, df={df}")
+    if p < 0.5:
+        return -t_quantile(1 - p, df)
+    tail = 2 * (1 - p)  # P(|T| > t) = I_x(df/2, 1/2) with x = df / (df + t²), increasing in x
+    low, high = 0.0, 1.0
+    for _ in range(100):
+        mid = (low + high) / 2
+        if _beta_regularized(df / 2, 0.5, mid) < tail:
+            low = mid
+        else:
+            high = mid
+    x = (low + high) / 2
+    return math.sqrt(df * (1 - x) / x)
+
+
+def t_interval(values: Sequence[float], confidence: float = 0.95) -> Interval | None:
+    """Student t interval of the mean; None with fewer than two values."""
+    n = len(values)
+    if n < 2:
+        return None
+    data = np.asarray(values, dtype=float)
+    mean = float(data.mean())
+    half = t_quantile((1 + confidence) / 2, n - 1) * float(data.std(ddof=1)) / math.sqrt(n)
+    return mean - half, mean + half
+
+
+def mcnemar_exact(b: int, c: int) -> float:
+    """Two-sided exact McNemar p-value from the discordant counts ``b`` and ``c``."""
+    n = b + c
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(b, c) + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def bootstrap_mean_ci(
+    values: Sequence[float], confidence: float = 0.95, *, resamples: int = 10_000, seed: int = 0
+) -> Interval:
+    """Percentile bootstrap interval of the mean, resampling ``values`` with replacement."""
+    data = np.asarray(values, dtype=float)
+    n = len(data)
+    if n == 0:
+        raise ValueError("no values")
+    rng = np.random.default_rng(seed)
+    means = np.concatenate(
+        [
+            data[rng.integers(0, n, size=(size, n), dtype=np.int32)].mean(axis=1)
+            for size in _chunks(resamples, n)
+        ]
+    )
+    low, high = np.quantile(means, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return float(low), float(high)
+
+
+def sign_flip_p_value(diffs: Sequence[float], *, resamples: int = 10_000, seed: int = 0) -> float:
+    """Two-sided paired permutation p-value for a zero mean difference: flips the signs of
+    ``diffs``, enumerating all flips up to ``EXACT_SIGN_FLIP_MAX`` values, else ``resamples``
+    random ones. All-zero differences give 1.0."""
+    data = np.asarray(diffs, dtype=float)
+    n = len(data)
+    if n == 0:
+        raise ValueError("no differences")
+    observed = abs(float(data.sum()))
+    threshold = observed - 1e-9 * max(1.0, float(np.abs(data).sum()))  # ties count as extreme
+    if n <= EXACT_SIGN_FLIP_MAX:
+        signs = 1 - 2 * ((np.arange(2**n)[:, None] >> np.arange(n)) & 1)
+        return float(np.mean(np.abs(signs @ data) >= threshold))
+    rng = np.random.default_rng(seed)
+    hits = 0
+    for size in _chunks(resamples, n):
+        signs = 1 - 2 * rng.integers(0, 2, size=(size, n), dtype=np.int8)
+        hits += int(np.count_nonzero(np.abs(signs.astype(float) @ data) >= threshold))
+    return (1 + hits) / (1 + resamples)
+
+
+def _beta_regularized(a: float, b: float, x: float) -> float:
+    """Regularized incomplete beta I_x(a, b) by its continued fraction."""
+    if x <= 0:
+        return 0.0
+    if x >= 1:
+        return 1.0
+    log_front = (
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    )
+    if x < (a + 1) / (a + b + 2):
+        return math.exp(log_front) * _beta_fraction(a, b, x) / a
+    return 1 - math.exp(log_front) * _beta_fraction(b, a, 1 - x) / b
+
+
+def _beta_fraction(a: float, b: float, x: float) -> float:
+    """The continued fraction of I_x(a, b), by the modified Lentz method."""
+
+    def nonzero(v: float) -> float:
+        return v if abs(v) > 1e-300 else 1e-300
+
+    c, d = 1.0, 1 / nonzero(1 - (a + b) * x / (a + 1))
+    result = d
+    for m in range(1, 100_000):
+        for numerator in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
+            d = 1 / nonzero(1 + numerator * d)
+            c = nonzero(1 + numerator / c)
+            result *= d * c
+        if abs(d * c - 1) < 1e-15:
+            break
+    return result
+
+
+def _chunks(total: int, width: int) -> Iterator[int]:
+    """Row counts summing to ``total`` so a chunk holds about ``_DRAWS_PER_CHUNK`` draws."""
+    step = max(1, _DRAWS_PER_CHUNK // width)
+    for start in range(0, total, step):
+        yield min(step, total - start)
+
+
+# --- per combination -------------------------------------------------------------------------
+
+
+def _group(rows: Sequence[BatchRow], key: Callable[[BatchRow], int]) -> dict[int, list[BatchRow]]:
+    """Rows by ``key``, keys ascending, rows in their original order."""
+    groups: dict[int, list[BatchRow]] = defaultdict(list)
+    for row in rows:
+        groups[key(row)].append(row)
+    return {index: groups[index] for index in sorted(groups)}
+
+
+def _index_of(label: str, labels: dict[int, str]) -> int:
+    for index, candidate in labels.items():
+        if candidate == label:
+            return index
+    raise ValueError(
+        f"baseline {label!r} is not a combination of this batch: {list(labels.values())}"
+    )
+
+
+def _score(row: BatchRow, metric: str) -> float | None:
+    value = row.scores.get(metric)
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _metric_names(rows: Sequence[BatchRow]) -> set[str]:
+    return {metric for row in rows for metric in row.scores}
+
+
+def _combination_stats(rows: list[BatchRow], confidence: float) -> CombinationStats:
+    n = len(rows)
+    completed = [row for row in rows if row.status is ExecutionStatus.COMPLETED]
+    passes = sum(row.passed for row in rows)
+    cases = _group(rows, lambda row: row.case_index)
+    latency: dict[str, float] = {}
+    if completed:
+        p50, p95 = np.percentile([row.duration_ms for row in completed], [50, 95])
+        latency = {"latency_p50_ms": float(p50), "latency_p95_ms": float(p95)}
+    return CombinationStats(
+        combination_index=rows[0].combination_index,
+        combination=rows[0].combination,
+        n=n,
+        n_completed=len(completed),
+        n_cases=len(cases),
+        success_rate=len(completed) / n,
+        success_ci=wilson_interval(len(completed), n, confidence),
+        pass_rate=passes / n,
+        pass_ci=wilson_interval(passes, n, confidence),
+        metrics={
+            metric: stats
+            for metric in sorted(_metric_names(rows))
+            if (stats := _metric_stats(cases, metric, confidence)) is not None
+        },
+        **latency,
+        **_repetition_stats(cases),
+    )
+
+
+def _metric_stats(
+    cases: dict[int, list[BatchRow]], metric: str, confidence: float
+) -> MetricStats | None:
+    means = []
+    for runs in cases.values():
+        values = [v for row in runs if (v := _score(row, metric)) is not None]
+        if values:
+            means.append(sum(values) / len(values))
+    if not means:
+        return None
+    return MetricStats(
+        n_cases=len(means), mean=float(np.mean(means)), ci=t_interval(means, confidence)
+    )
+
+
+def _repetition_stats(cases: dict[int, list[BatchRow]]) -> dict[str, Any]:
+    k = max(len(runs) for runs in cases.values())
+    if k < 2:
+        return {"repetitions": k}
+    passes = {index: sum(row.passed for row in runs) for index, runs in cases.items()}
+    return {
+        "repetitions": k,
+        "pass_hat_k": sum(passes[i] == len(runs) for i, runs in cases.items()) / len(cases),
+        "pass_at_k": sum(passes[i] > 0 for i in cases) / len(cases),
+        "flaky_cases": [
+            FlakyCase(case_index=i, case=runs[0].case, passes=passes[i], runs=len(runs))
+            for i, runs in cases.items()
+            if 0 < passes[i] < len(runs)
+        ],
+    }
+
+
+# --- paired against the baseline -------------------------------------------------------------
+
+Pairs = dict[int, list[tuple[BatchRow, BatchRow]]]  # case_index -> (baseline row, other row)
+
+
+def _paired(
+    base_rows: list[BatchRow],
+    rows: list[BatchRow],
+    confidence: float,
+    resamples: int,
+    seed: int,
+) -> PairedComparison:
+    base = {(row.case_index, row.repetition): row for row in base_rows}
+    other = {(row.case_index, row.repetition): row for row in rows}
+    pairs: Pairs = defaultdict(list)
+    for key in sorted(base.keys() & other.keys()):
+        pairs[key[0]].append((base[key], other[key]))
+
+    def delta(value: Callable[[BatchRow], float | None]) -> MetricDelta:
+        return _metric_delta(*_case_means(pairs, value), confidence, resamples, seed)
+
+    b = sum(_all_pass(p, 0) and not _all_pass(p, 1) for p in pairs.values())
+    c = sum(_all_pass(p, 1) and not _all_pass(p, 0) for p in pairs.values())
+    n_cases = len(pairs)
+    return PairedComparison(
+        baseline=base_rows[0].combination,
+        combination_index=rows[0].combination_index,
+        combination=rows[0].combination,
+        n_cases=n_cases,
+        metrics={
+            metric: delta(lambda row, m=metric: _score(row, m))
+            for metric in sorted(_metric_names(base_rows) & _metric_names(rows))
+        },
+        pass_rate=delta(lambda row: float(row.passed)),
+        mcnemar_b=b,
+        mcnemar_c=c,
+        mcnemar_p=mcnemar_exact(b, c) if n_cases >= 2 else None,
+        note=_shortage_note(n_cases),
+    )
+
+
+def _all_pass(pairs: list[tuple[BatchRow, BatchRow]], side: int) -> bool:
+    return all(pair[side].passed for pair in pairs)
+
+
+def _case_means(
+    pairs: Pairs, value: Callable[[BatchRow], float | None]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per case, the baseline and other means over the repetitions where both have a value."""
+    base_means, other_means = [], []
+    for runs in pairs.values():
+        both = [
+            (b, o)
+            for b_row, o_row in runs
+            if (b := value(b_row)) is not None and (o := value(o_row)) is not None
+        ]
+        if both:
+            base_means.append(sum(b for b, _ in both) / len(both))
+            other_means.append(sum(o for _, o in both) / len(both))
+    return np.asarray(base_means, dtype=float), np.asarray(other_means, dtype=float)
+
+
+def _metric_delta(
+    base: np.ndarray, other: np.ndarray, confidence: float, resamples: int, seed: int
+) -> MetricDelta:
+    n = len(base)
+    if n == 0:
+        return MetricDelta(n_cases=0, note="no shared case has a value")
+    diffs = other - base
+    summary = MetricDelta(
+        n_cases=n,
+        baseline_mean=float(base.mean()),
+        mean=float(other.mean()),
+        delta=float(diffs.mean()),
+    )
+    if n < 2:
+        return summary.model_copy(update={"note": "one shared case: no interval or p-value"})
+    return summary.model_copy(
+        update={
+            "ci": bootstrap_mean_ci(diffs, confidence, resamples=resamples, seed=seed),
+            "p_value": sign_flip_p_value(diffs, resamples=resamples, seed=seed),
+        }
+    )
+
+
+def _shortage_note(n_cases: int) -> str | None:
+    if n_cases == 0:
+        return "no case in common with the baseline"
+    if n_cases == 1:
+        return "one case in common with the baseline: no interval or p-value"
+    return None
