@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any, Literal
 
 from wtb_core.config import (
     EnvironmentConfig,
@@ -15,11 +19,16 @@ from wtb_core.config import (
     FileTrackingConfig,
     NodeResourceConfig,
 )
-from wtb_core.engine.graphs import GraphTemplate, template_from
+from wtb_core.engine.graphs import GraphTemplate, _swap_node, copy_builder, template_from
 from wtb_core.errors import ProjectError
 
 DEFAULT_VARIANT = "default"
+INITIAL_VERSION = "1.0"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+_MAX_VERSION_LENGTH = 50  # the executions table's project_version column
+_MINOR = re.compile(r"^(.+)\.(\d+)$")
+
+VersionKind = Literal["initial", "node_update", "workflow_update", "restore"]
 
 
 def callable_reference(func: Any) -> str | None:
@@ -38,6 +47,43 @@ def check_name(kind: str, name: Any) -> str:
             "starting with a letter or digit"
         )
     return name
+
+
+def check_version_label(label: Any) -> str:
+    """A version label is a name (``"1.0"``, ``"2.0-rc1"``) of at most 50 characters."""
+    check_name("version", label)
+    if len(label) > _MAX_VERSION_LENGTH:
+        raise ProjectError(
+            f"version label {label[:20]!r}... is {len(label)} characters long; "
+            f"use at most {_MAX_VERSION_LENGTH}"
+        )
+    return label
+
+
+def next_minor_label(label: str, taken: set[str]) -> str:
+    """The first free minor bump of ``label``: ``"1.0"`` → ``"1.1"``, ``"beta"`` → ``"beta.1"``."""
+    match = _MINOR.match(label)
+    prefix, minor = (match.group(1), int(match.group(2))) if match else (label, 0)
+    candidate = minor + 1
+    while f"{prefix}.{candidate}" in taken:
+        candidate += 1
+    return f"{prefix}.{candidate}"
+
+
+def with_nodes(
+    template: GraphTemplate, implementations: Mapping[str, Callable[..., Any]]
+) -> GraphTemplate:
+    """A copy of ``template`` whose nodes in ``implementations`` run those callables.
+
+    Each swapped node keeps its spec (schemas, retry, cache, destinations); ``template``
+    itself is left untouched.
+    """
+    if not implementations:
+        return template
+    builder = copy_builder(template.builder)
+    for node, func in implementations.items():
+        _swap_node(builder, node, func)
+    return GraphTemplate(builder, dict(template.compile_options))
 
 
 @dataclass(frozen=True)
@@ -62,11 +108,45 @@ class WorkflowVariant:
     state_schema: type | None = None
 
 
+@dataclass(frozen=True)
+class ProjectVersion:
+    """One entry of a project's version history (append-only, oldest first).
+
+    ``number`` is the 1-based position in the history. A ``"restore"`` entry carries the
+    label and graph of the version it restored (``restored_from`` is that version's
+    number), so a label always denotes the same graph. ``dropped_variants`` lists the
+    ``"node:variant"`` registrations removed because their node left the graph.
+    ``graph_factory``, ``node_overrides`` and ``state_schema`` rebuild the version's graph;
+    they live in memory only. ``graph_number`` is the number of the entry whose
+    ``graph_factory`` introduced that graph (the initial version or a workflow update).
+    """
+
+    version: str
+    number: int
+    kind: VersionKind
+    created_at: datetime
+    graph_factory: Callable[[], Any] = field(repr=False, compare=False)
+    graph_number: int
+    node: str | None = None
+    reason: str = ""
+    changelog: str = ""
+    restored_from: int | None = None
+    dropped_variants: tuple[str, ...] = ()
+    node_overrides: Mapping[str, Callable[..., Any]] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False, compare=False
+    )
+    state_schema: type | None = field(default=None, repr=False, compare=False)
+
+
 class WorkflowProject:
     """A LangGraph workflow registered with the bench.
 
     ``graph_factory`` returns a ``StateGraph`` or a compiled graph; WTB recompiles a copy
     with its own checkpointer and never mutates the object the factory returns.
+
+    ``update_node`` / ``update_workflow`` change the project permanently and append a
+    ``ProjectVersion`` to its history; ``restore_version`` brings any earlier one back.
+    ``graph_factory`` and ``template()`` always describe the version in force.
     """
 
     def __init__(
@@ -78,6 +158,7 @@ class WorkflowProject:
         file_tracking: FileTrackingConfig | None = None,
         environment: EnvironmentConfig | None = None,
         execution: ExecutionConfig | None = None,
+        initial_version: str = INITIAL_VERSION,
     ) -> None:
         self.name = check_name("project", name)
         if not callable(graph_factory):
@@ -97,9 +178,31 @@ class WorkflowProject:
         self._workflow_variants: dict[str, WorkflowVariant] = {}
         self._workflow_templates: dict[str, GraphTemplate] = {}
         self._revision = 0
+        self._graph_templates: dict[int, GraphTemplate] = {}  # by ProjectVersion.graph_number
+        self._versions = [
+            ProjectVersion(
+                version=check_version_label(initial_version),
+                number=1,
+                kind="initial",
+                created_at=datetime.now(UTC),
+                graph_factory=graph_factory,
+                graph_number=1,
+                state_schema=state_schema,
+            )
+        ]
 
     def __repr__(self) -> str:
         return f"WorkflowProject(name={self.name!r})"
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike[str]) -> WorkflowProject:
+        """Load a project from a ``wtb_project.yaml`` file (see ``wtb_core.project_yaml``).
+
+        Every problem is a ``ProjectError`` naming the file and the key path.
+        """
+        from wtb_core.project_yaml import load_project  # it builds on this module
+
+        return load_project(path, cls)
 
     # -- the graph ---------------------------------------------------------------------
 
@@ -117,12 +220,24 @@ class WorkflowProject:
     def state_schema(self) -> type:
         return self._state_schema or self.template().builder.state_schema
 
-    def template(self) -> GraphTemplate:
-        """The base graph (built once from ``graph_factory``)."""
+    def template(self, version: str | None = None) -> GraphTemplate:
+        """The graph of ``version`` (default: the version in force): its base graph with its
+        node updates applied (the base graph is built once from its ``graph_factory``)."""
         with self._lock:
+            if version is not None and version != self.current_version:
+                return self._version_template(self._find_version(version))
             if self._template is None:
-                self._template = self._build_template(self.graph_factory, "graph_factory")
+                self._template = self._version_template(self._versions[-1])
             return self._template
+
+    def _version_template(self, version: ProjectVersion) -> GraphTemplate:
+        with self._lock:
+            base = self._graph_templates.get(version.graph_number)
+            if base is None:
+                what = f"graph_factory (version {version.version!r})"
+                base = self._build_template(version.graph_factory, what)
+                self._graph_templates[version.graph_number] = base
+            return with_nodes(base, version.node_overrides)
 
     def _build_template(self, factory: Callable[[], Any], what: str) -> GraphTemplate:
         origin = f"{what} of project {self.name!r}"
@@ -132,10 +247,12 @@ class WorkflowProject:
             raise ProjectError(f"{origin} raised {type(exc).__name__}: {exc}") from exc
         return template_from(graph, origin)
 
-    def workflow_template(self, workflow_variant: str | None) -> GraphTemplate:
-        """The graph of a workflow variant (``None`` = the base graph)."""
+    def workflow_template(
+        self, workflow_variant: str | None, version: str | None = None
+    ) -> GraphTemplate:
+        """The graph of a workflow variant (``None`` = the base graph of ``version``)."""
         if workflow_variant is None:
-            return self.template()
+            return self.template(version)
         self._workflow_variant(workflow_variant)
         return self._workflow_templates[workflow_variant]
 
@@ -155,11 +272,6 @@ class WorkflowProject:
     ) -> NodeVariant:
         """Register an alternative implementation of ``node`` under ``name``."""
         check_name("variant", name)
-        if node not in self.node_names():
-            raise ProjectError(
-                f"project {self.name!r} has no node {node!r} to vary; its nodes are: "
-                f"{', '.join(self.node_names())}"
-            )
         if name == DEFAULT_VARIANT:
             raise ProjectError(
                 f"variant name {DEFAULT_VARIANT!r} is reserved for the node's original "
@@ -171,6 +283,11 @@ class WorkflowProject:
                 f"not {type(implementation).__name__}"
             )
         with self._lock:
+            if node not in self.node_names():
+                raise ProjectError(
+                    f"project {self.name!r} has no node {node!r} to vary; its nodes are: "
+                    f"{', '.join(self.node_names())}"
+                )
             variants = self._node_variants.setdefault(node, {})
             if name in variants:
                 raise ProjectError(
@@ -261,13 +378,172 @@ class WorkflowProject:
                 f"project {self.name!r} has no workflow variant {name!r} (available: {available})"
             ) from None
 
+    # -- versions (permanent updates) --------------------------------------------------
+
+    @property
+    def current_version(self) -> str:
+        """The label of the version in force (the newest history entry's)."""
+        with self._lock:
+            return self._versions[-1].version
+
+    def versions(self) -> list[ProjectVersion]:
+        """The version history, oldest first; it only ever grows."""
+        with self._lock:
+            return list(self._versions)
+
+    def update_node(
+        self,
+        node: str,
+        new_implementation: Callable[..., Any],
+        reason: str = "",
+        version: str | None = None,
+    ) -> ProjectVersion:
+        """Permanently replace ``node``'s implementation: ``"default"`` now means it.
+
+        The new version is labelled ``version`` or, by default, the first free minor bump
+        of the version in force (``"1.0"`` → ``"1.1"``). Registered variants are kept.
+        """
+        if not callable(new_implementation):
+            raise ProjectError(
+                f"the new implementation of node {node!r} must be callable, "
+                f"not {type(new_implementation).__name__}"
+            )
+        with self._lock:
+            current = self._versions[-1]
+            if node not in self.node_names():
+                raise ProjectError(
+                    f"project {self.name!r} has no node {node!r} to update (version "
+                    f"{current.version!r}); its nodes are: {', '.join(self.node_names())}"
+                )
+            overrides = {**current.node_overrides, node: new_implementation}
+            entry = ProjectVersion(
+                version=self._new_label(
+                    next_minor_label(current.version, self._labels())
+                    if version is None
+                    else version
+                ),
+                number=len(self._versions) + 1,
+                kind="node_update",
+                created_at=datetime.now(UTC),
+                graph_factory=current.graph_factory,
+                graph_number=current.graph_number,
+                node=node,
+                reason=reason,
+                node_overrides=MappingProxyType(overrides),
+                state_schema=current.state_schema,
+            )
+            return self._commit(entry, self._version_template(entry))
+
+    def update_workflow(
+        self,
+        graph_factory: Callable[[], Any],
+        version: str = "2.0",
+        changelog: str = "",
+        state_schema: type | None = None,
+    ) -> ProjectVersion:
+        """Permanently replace the base graph; the new version is labelled ``version``.
+
+        The new graph is built (and so validated) first. Node updates of earlier versions
+        are not carried over: ``graph_factory`` defines every node. Variants whose node is
+        not in the new graph are removed and listed in ``dropped_variants``.
+        """
+        if not callable(graph_factory):
+            raise ProjectError(
+                f"graph_factory of project {self.name!r} must be a function returning a "
+                f"StateGraph or compiled graph, not {type(graph_factory).__name__}"
+            )
+        with self._lock:
+            label = self._new_label(version)
+            number = len(self._versions) + 1
+            base = self._build_template(graph_factory, f"graph_factory (version {label!r})")
+            self._graph_templates[number] = base
+            entry = ProjectVersion(
+                version=label,
+                number=number,
+                kind="workflow_update",
+                created_at=datetime.now(UTC),
+                graph_factory=graph_factory,
+                graph_number=number,
+                changelog=changelog,
+                dropped_variants=self._drop_variants_outside(base.node_names),
+                state_schema=state_schema,
+            )
+            return self._commit(entry, base)
+
+    def restore_version(self, version: str | int, reason: str = "") -> ProjectVersion:
+        """Put an earlier version (by label or 1-based number) back in force.
+
+        Appends a ``"restore"`` entry carrying that version's label and graph; variants
+        whose node is not in the restored graph are removed (``dropped_variants``).
+        """
+        with self._lock:
+            target = self._find_version(version)
+            template = self._version_template(target)
+            entry = dataclasses.replace(
+                target,
+                number=len(self._versions) + 1,
+                kind="restore",
+                created_at=datetime.now(UTC),
+                node=None,
+                reason=reason,
+                changelog="",
+                restored_from=target.number,
+                dropped_variants=self._drop_variants_outside(template.node_names),
+            )
+            return self._commit(entry, template)
+
+    def _labels(self) -> set[str]:
+        return {entry.version for entry in self._versions}
+
+    def _new_label(self, label: str) -> str:
+        check_version_label(label)
+        if label in self._labels():
+            history = ", ".join(entry.version for entry in self._versions)
+            raise ProjectError(
+                f"project {self.name!r} already has a version {label!r} (history: {history}); "
+                "pass another version= label"
+            )
+        return label
+
+    def _find_version(self, version: str | int) -> ProjectVersion:
+        for entry in self._versions:
+            if entry.version == version or (isinstance(version, int) and entry.number == version):
+                return entry
+        history = ", ".join(f"#{entry.number} {entry.version}" for entry in self._versions)
+        raise ProjectError(
+            f"project {self.name!r} has no version {version!r}; its history is: {history}"
+        )
+
+    def _drop_variants_outside(self, nodes: list[str]) -> tuple[str, ...]:
+        """Remove the variants of nodes not in ``nodes``; ``"node:variant"`` of each."""
+        dropped = tuple(
+            f"{node}:{name}"
+            for node, variants in self._node_variants.items()
+            if node not in nodes
+            for name in variants
+        )
+        self._node_variants = {n: v for n, v in self._node_variants.items() if n in nodes}
+        return dropped
+
+    def _commit(self, entry: ProjectVersion, template: GraphTemplate) -> ProjectVersion:
+        """Put ``entry`` in force with ``template`` as its graph (caller holds the lock)."""
+        self._versions.append(entry)
+        self._template = template
+        self.graph_factory = entry.graph_factory
+        self._state_schema = entry.state_schema
+        self._revision += 1
+        return entry
+
     # -- what an execution runs --------------------------------------------------------
 
     def resolve_variants(
-        self, variant_config: dict[str, str] | None, workflow_variant: str | None
+        self,
+        variant_config: dict[str, str] | None,
+        workflow_variant: str | None,
+        version: str | None = None,
     ) -> dict[str, Callable[..., Any]]:
         """Check a variant selection and return the node replacements it implies."""
-        template = self.workflow_template(workflow_variant)
+        template = self.workflow_template(workflow_variant, version)
         replacements: dict[str, Callable[..., Any]] = {}
         for node, name in (variant_config or {}).items():
             if workflow_variant is not None and node not in template.node_names:

@@ -53,6 +53,7 @@ class ExecutionResult(BaseModel):
     interrupts: tuple[PendingInterrupt, ...] = ()
     variant_config: dict[str, str] = Field(default_factory=dict)
     workflow_variant: str | None = None
+    project_version: str | None = None
     parent_execution_id: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None

@@ -53,6 +53,7 @@ from wtb_core.storage.metadata import utcnow
 from wtb_core.storage.tables import ExecutionRow
 
 _HOST = socket.gethostname()
+GRAPH_CACHE_SIZE = 256
 
 
 def new_execution_id() -> str:
@@ -220,19 +221,25 @@ class WTBTestBench:
         project: WorkflowProject,
         variant_config: Mapping[str, str],
         workflow_variant: str | None,
+        version: str | None = None,
     ) -> Any:
+        """The compiled graph for a variant selection of ``version`` (default: current),
+        from a small LRU cache (compiling costs about a millisecond)."""
+        version = version or project.current_version
         key = (
             project.name,
             id(project),
             project.revision,
+            version,
             tuple(sorted(variant_config.items())),
             workflow_variant,
         )
         with self._lock:
-            graph = self._graphs.get(key)
-        if graph is not None:
-            return graph
-        replacements = project.resolve_variants(dict(variant_config), workflow_variant)
+            graph = self._graphs.pop(key, None)
+            if graph is not None:
+                self._graphs[key] = graph  # most recently used last
+                return graph
+        replacements = project.resolve_variants(dict(variant_config), workflow_variant, version)
         provider = self._stack.environment
 
         def wrap(node: str, func: Any) -> Any:
@@ -241,17 +248,21 @@ class WTBTestBench:
             return provider.wrap_node(project.name, node, variant, env, func)
 
         graph = build_graph(
-            project.workflow_template(workflow_variant),
+            project.workflow_template(workflow_variant, version),
             replacements,
             self._stack.checkpoints.saver,
             wrap,
         )
         with self._lock:
             self._graphs[key] = graph
+            while len(self._graphs) > GRAPH_CACHE_SIZE:
+                del self._graphs[next(iter(self._graphs))]
         return graph
 
     def _graph_of(self, row: ExecutionRow) -> Any:
-        return self._graph(self.get_project(row.project), row.variant_config, row.workflow_variant)
+        """The graph an execution ran: its project version and variants."""
+        project = self.get_project(row.project)
+        return self._graph(project, row.variant_config, row.workflow_variant, row.project_version)
 
     # -- running -------------------------------------------------------------------------
 
@@ -283,7 +294,7 @@ class WTBTestBench:
             error=None,
             variant_config=variant_config,
             workflow_variant=workflow_variant,
-            project_version=None,
+            project_version=proj.current_version,
             breakpoints=bps,
             next_nodes=[],
             interrupts=[],
@@ -789,6 +800,7 @@ class WTBTestBench:
             interrupts=tuple(PendingInterrupt(**i) for i in row.interrupts or ()),
             variant_config=row.variant_config or {},
             workflow_variant=row.workflow_variant,
+            project_version=row.project_version,
             parent_execution_id=row.parent_execution_id,
             created_at=row.created_at,
             updated_at=row.updated_at,
