@@ -101,6 +101,12 @@ class RecordingTracker:
     def snapshots(self, execution_id):
         return []
 
+    def prepare_workspace(self, base, config, key):
+        return base
+
+    def discard_workspace(self, workspace):
+        pass
+
     def close(self):
         pass
 

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wtb_core.batch.models import BatchRow, BatchStatus, Cell
@@ -109,6 +110,7 @@ class BatchService:
         runner: str | None = None,
         repetitions: int = 1,
         on_progress: Callable[[BatchProgress], None] | None = None,
+        keep_workspaces: bool = False,
     ) -> BatchTestResult:
         proj = self._bench.get_project(project)
         matrix = self._check_matrix(proj, variant_matrix)
@@ -152,6 +154,7 @@ class BatchService:
         runner: str | None = None,
         parallelism: int | None = None,
         on_progress: Callable[[BatchProgress], None] | None = None,
+        keep_workspaces: bool = False,
     ) -> BatchTestResult:
         """Run only the cells without a row (and, with ``retry_failed``, failed ones again)."""
         record = self._record(batch_id)
@@ -188,7 +191,9 @@ class BatchService:
             batch_id, status=BatchStatus.RUNNING.value, owner=self._bench.owner, error=None
         )
         width = parallelism or record.parallelism
-        return self._drive(record, proj, cases, cells, resolved, runner_name, width, on_progress)
+        return self._drive(
+            record, proj, cases, cells, resolved, runner_name, width, on_progress, keep_workspaces
+        )
 
     def cancel(self, batch_id: str) -> BatchTestResult:
         """Stop scheduling new cells; cells in flight finish and keep their rows."""
@@ -226,6 +231,7 @@ class BatchService:
         runner_name: str,
         parallelism: int | None,
         on_progress: Callable[[BatchProgress], None] | None,
+        keep_workspaces: bool = False,
     ) -> BatchTestResult:
         bench = self._bench
         runner = bench.plugins.create("batch_runner", runner_name, bench.config)
@@ -234,11 +240,23 @@ class BatchService:
             self._cancel[record.id] = cancel
         progress = _ProgressTracker(record.id, len(cells), on_progress)
 
+        tracker = bench.stack.file_tracker
+        isolate = project.file_tracking.enabled
+
         def execute(cell: Cell) -> BatchRow:
             progress.started()
+            workspace = (
+                tracker.prepare_workspace(bench.workspace, project.file_tracking, _cell_key(cell))
+                if isolate
+                else None
+            )
             try:
-                return run_cell(bench, project.name, cases[cell.case_index], cell, evaluators)
+                return run_cell(
+                    bench, project.name, cases[cell.case_index], cell, evaluators, workspace
+                )
             finally:
+                if workspace is not None and not keep_workspaces:
+                    tracker.discard_workspace(workspace)
                 progress.stopped()
 
         job = BatchJob(
@@ -420,15 +438,21 @@ def _cells(record: BatchRecord) -> Iterable[Cell]:
                 )
 
 
+def _cell_key(cell: Cell) -> str:
+    """A file-system-safe name for a cell's own workspace."""
+    return f"{cell.batch_id}/c{cell.combination_index}-k{cell.case_index}-r{cell.repetition}"
+
+
 def run_cell(
     bench: WTBTestBench,
     project: str,
     case: TestCase,
     cell: Cell,
     evaluators: Mapping[str, Evaluator],
+    workspace: Path | None = None,
 ) -> BatchRow:
-    """Run one cell as a real execution and score it. Never raises for the workflow's
-    failures: they become a failed row."""
+    """Run one cell as a real execution (in ``workspace`` when given) and score it.
+    Never raises for the workflow's failures: they become a failed row."""
     nodes = {k: v for k, v in cell.combination.items() if k != WORKFLOW_KEY}
     base = {
         "batch_id": cell.batch_id,
@@ -439,7 +463,9 @@ def run_cell(
         "repetition": cell.repetition,
     }
     try:
-        result = bench.run(project, cell.inputs, nodes, cell.combination.get(WORKFLOW_KEY))
+        result = bench.run(
+            project, cell.inputs, nodes, cell.combination.get(WORKFLOW_KEY), workspace=workspace
+        )
     except WTBError as exc:
         return BatchRow(**base, status=ExecutionStatus.FAILED, error=str(exc), finished_at=utcnow())
     scores, errors = (

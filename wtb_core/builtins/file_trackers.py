@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
-from wtb_core.config import StackConfig
+from wtb_core.config import FileTrackingConfig, StackConfig
 from wtb_core.domain.models import FileSnapshot
 from wtb_core.hookspecs import hookimpl
 from wtb_core.ports.file_tracker import TrackedExecution
@@ -31,6 +32,12 @@ class NoFileTracker:
 
     def snapshots(self, execution_id: str) -> list[FileSnapshot]:
         return []
+
+    def prepare_workspace(self, base: Path, config: FileTrackingConfig, key: str) -> Path:
+        return base
+
+    def discard_workspace(self, workspace: Path) -> None:
+        return None
 
     def close(self) -> None:
         return None

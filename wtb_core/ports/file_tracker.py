@@ -31,6 +31,9 @@ class FileTracker(Protocol):
       raises ``WTBError`` naming the file and leaves the files untouched.
     * ``link_fork`` makes ``target`` share ``source``'s snapshots of ``checkpoint_ids``.
     * ``snapshots`` lists an execution's snapshots, oldest first.
+    * ``prepare_workspace(base, key)`` returns a directory of its own for one execution,
+      seeded with ``base``'s tracked files (copy-on-write where the filesystem allows,
+      never hard links); ``discard_workspace`` removes it.
     """
 
     name: str
@@ -44,5 +47,9 @@ class FileTracker(Protocol):
     ) -> None: ...
 
     def snapshots(self, execution_id: str) -> list[FileSnapshot]: ...
+
+    def prepare_workspace(self, base: Path, config: FileTrackingConfig, key: str) -> Path: ...
+
+    def discard_workspace(self, workspace: Path) -> None: ...
 
     def close(self) -> None: ...

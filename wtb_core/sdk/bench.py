@@ -86,12 +86,16 @@ class WTBTestBench:
         *,
         plugins: Iterable[object] = (),
         load_entrypoints: bool = True,
+        workspace: str | Path | None = None,
     ) -> None:
+        """``workspace`` is the directory executions run in and tracked paths are relative
+        to (default: the current directory)."""
         if config is None:
             config = StackConfig(**({"data_dir": Path(data_dir)} if data_dir is not None else {}))
         elif data_dir is not None:
             config = config.model_copy(update={"data_dir": Path(data_dir)})
         self.config = config
+        self.workspace = Path(workspace or Path.cwd()).resolve()
         self._stack = Stack.build(config, plugins, load_entrypoints)
         self._bus = EventBus(self._stack.plugins, self._stack.metadata)
         self._driver = ExecutionDriver(
@@ -115,8 +119,11 @@ class WTBTestBench:
     ) -> WTBTestBench:
         """A bench for ``testing`` (in memory), ``development`` (SQLite) or ``production``
         (the stack from ``wtb.toml`` / ``WTB_*``)."""
+        workspace = overrides.pop("workspace", None)
         config = config_for_mode(mode, data_dir, **overrides)
-        return cls(config=config, plugins=plugins, load_entrypoints=load_entrypoints)
+        return cls(
+            config=config, plugins=plugins, load_entrypoints=load_entrypoints, workspace=workspace
+        )
 
     @property
     def plugins(self):
@@ -273,9 +280,12 @@ class WTBTestBench:
         variant_config: Mapping[str, str] | None = None,
         workflow_variant: str | None = None,
         breakpoints: Iterable[str] | None = None,
+        *,
+        workspace: str | Path | None = None,
     ) -> ExecutionResult:
         """Run a project from ``initial_state`` until it completes, fails, pauses at a
-        breakpoint or ``interrupt()``, or is paused / stopped from another thread."""
+        breakpoint or ``interrupt()``, or is paused / stopped from another thread.
+        ``workspace`` overrides the bench's for this execution."""
         proj = self.get_project(project)
         variant_config = dict(variant_config or {})
         graph = self._graph(proj, variant_config, workflow_variant)
@@ -301,6 +311,7 @@ class WTBTestBench:
             parent_execution_id=None,
             parent_checkpoint_id=None,
             owner=self._owner,
+            workspace=str(Path(workspace).resolve() if workspace else self.workspace),
             duration_ms=0.0,
             created_at=now,
             updated_at=now,
@@ -337,6 +348,10 @@ class WTBTestBench:
             return self._rerun_from_input(proj, row, graph)
         snapshot = snapshot_at(graph, row.thread_id, row.head_checkpoint_id)
         graph_input = self._resume_input(execution_id, pending_interrupts(snapshot), resume)
+        tracked = self._tracked(proj, row)
+        if tracked is not None and tracked.config.commit_on != "manual":
+            # The workspace may hold another execution's files (a fork shares it).
+            self._stack.file_tracker.restore(tracked, row.head_checkpoint_id)
         if updates:
             row.head_checkpoint_id = self._apply_update(graph, row, updates, as_node)
         self._publish(row, EventType.EXECUTION_RESUMED, checkpoint_id=row.head_checkpoint_id)
@@ -387,8 +402,8 @@ class WTBTestBench:
             breakpoints=list(row.breakpoints),
             recursion_limit=proj.execution.recursion_limit,
             timeout=proj.execution.default_timeout,
-            workspace=None,
-            tracked=self._tracked(proj, row.id),
+            workspace=self._workspace_of(row),
+            tracked=self._tracked(proj, row),
         )
         return self._driver.drive(request, graph_input, lambda outcome: self._finish(row, outcome))
 
@@ -448,7 +463,7 @@ class WTBTestBench:
         proj = self.get_project(row.project)
         graph = self._graph_of(row)
         snapshot = snapshot_at(graph, row.thread_id, checkpoint_id)
-        tracked = self._tracked(proj, row.id)
+        tracked = self._tracked(proj, row)
         if tracked is not None:
             self._stack.file_tracker.restore(tracked, checkpoint_id)
         self._publish(
@@ -501,6 +516,7 @@ class WTBTestBench:
             parent_execution_id=source.id,
             parent_checkpoint_id=checkpoint_id,
             owner=self._owner,
+            workspace=source.workspace,
             duration_ms=0.0,
             created_at=now,
             updated_at=now,
@@ -508,12 +524,12 @@ class WTBTestBench:
         store = self._stack.checkpoints
         store.copy_thread(source.thread_id, row.thread_id, checkpoint_id)
         try:
-            tracked_source = self._tracked(proj, source.id)
+            tracked_source = self._tracked(proj, source)
             if tracked_source is not None:
                 lineage = list_checkpoints(graph, row.thread_id, checkpoint_id)
                 self._stack.file_tracker.link_fork(
                     tracked_source,
-                    self._tracked(proj, fork_id),
+                    self._tracked(proj, row),
                     [c.checkpoint_id for c in lineage],
                 )
             if updates:
@@ -598,6 +614,27 @@ class WTBTestBench:
         )
         return new_head
 
+    def commit_files(self, execution_id: str) -> FileSnapshot | None:
+        """Snapshot the tracked files now, linked to the head (for ``commit_on="manual"``)."""
+        row = self._row(execution_id)
+        self._require_not_running(row, self._status(row), "commit the files of")
+        tracked = self._tracked(self.get_project(row.project), row)
+        if tracked is None or row.head_checkpoint_id is None:
+            raise InvalidStateError(
+                f"execution {execution_id} has nothing to commit: its project does not track "
+                "files (FileTrackingConfig(enabled=True)) or it has no checkpoint yet"
+            )
+        return self._stack.file_tracker.snapshot(tracked, row.head_checkpoint_id)
+
+    def delete_execution(self, execution_id: str) -> None:
+        """Delete an execution: its checkpoints, audit trail and file-snapshot links. Blobs
+        no other snapshot uses are freed by the file tracker's garbage collection."""
+        row = self._row(execution_id)
+        self._require_not_running(row, self._status(row), "delete")
+        self._bus.flush()
+        self._stack.checkpoints.delete_thread(row.thread_id)
+        self._stack.metadata.delete_execution(execution_id)
+
     # -- batch tests -----------------------------------------------------------------------
 
     def run_batch_test(
@@ -610,9 +647,12 @@ class WTBTestBench:
         runner: str | None = None,
         repetitions: int = 1,
         on_progress: Callable[[BatchProgress], None] | None = None,
+        keep_workspaces: bool = False,
     ) -> BatchTestResult:
         """Run every (combination × test case × repetition) cell as a real execution,
-        score it, and keep its row. A failing cell fails its row; the batch goes on."""
+        score it, and keep its row. A failing cell fails its row; the batch goes on. When
+        the project tracks files, each cell works in a workspace of its own (removed after
+        the cell unless ``keep_workspaces``)."""
         return self._batches.run(
             project,
             variant_matrix,
@@ -622,6 +662,7 @@ class WTBTestBench:
             runner,
             repetitions,
             on_progress,
+            keep_workspaces,
         )
 
     def resume_batch(
@@ -632,10 +673,11 @@ class WTBTestBench:
         runner: str | None = None,
         parallelism: int | None = None,
         on_progress: Callable[[BatchProgress], None] | None = None,
+        keep_workspaces: bool = False,
     ) -> BatchTestResult:
         """Run only the cells that have no row (``retry_failed=True``: failed ones again)."""
         return self._batches.resume(
-            batch_id, evaluators, retry_failed, runner, parallelism, on_progress
+            batch_id, evaluators, retry_failed, runner, parallelism, on_progress, keep_workspaces
         )
 
     def cancel_batch(self, batch_id: str) -> BatchTestResult:
@@ -773,10 +815,15 @@ class WTBTestBench:
         check_input(self._stack.checkpoints.saver.serde, values)
         return dict(values)
 
-    def _tracked(self, project: WorkflowProject, execution_id: str) -> TrackedExecution | None:
+    def _workspace_of(self, row: ExecutionRow) -> Path:
+        return Path(row.workspace) if row.workspace else self.workspace
+
+    def _tracked(self, project: WorkflowProject, row: ExecutionRow) -> TrackedExecution | None:
         if not project.file_tracking.enabled:
             return None
-        return TrackedExecution(execution_id, project.name, project.file_tracking, Path.cwd())
+        return TrackedExecution(
+            row.id, project.name, project.file_tracking, self._workspace_of(row)
+        )
 
     def _publish(self, row: ExecutionRow, type_: EventType, **fields: Any) -> None:
         self._bus.publish(Event(type=type_, execution_id=row.id, project=row.project, **fields))

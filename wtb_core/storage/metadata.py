@@ -15,6 +15,8 @@ from wtb_core.storage.tables import (
     BatchCellRecord,
     BatchRecord,
     ExecutionRow,
+    FileCommitRecord,
+    FileSnapshotRecord,
     ProjectRow,
 )
 
@@ -190,6 +192,104 @@ class MetadataStore:
         )
         with self.db.reader() as session:
             return list(session.scalars(query))
+
+    # -- file snapshots (written by file-tracker plugins) -----------------------------------
+
+    def save_file_snapshot(
+        self, execution_id: str, checkpoint_id: str, commit_id: str, manifest: dict[str, Any]
+    ) -> None:
+        """Store the commit (once per distinct manifest) and link it to the checkpoint."""
+        now = utcnow()
+        with self.db.transaction() as session:
+            if session.get(FileCommitRecord, commit_id) is None:
+                session.add(
+                    FileCommitRecord(
+                        id=commit_id,
+                        manifest=manifest,
+                        file_count=len(manifest),
+                        total_bytes=sum(entry.get("size", 0) for entry in manifest.values()),
+                        created_at=now,
+                    )
+                )
+            link = session.scalar(
+                select(FileSnapshotRecord).where(
+                    FileSnapshotRecord.execution_id == execution_id,
+                    FileSnapshotRecord.checkpoint_id == checkpoint_id,
+                )
+            )
+            if link is None:
+                session.add(
+                    FileSnapshotRecord(
+                        execution_id=execution_id,
+                        checkpoint_id=checkpoint_id,
+                        commit_id=commit_id,
+                        created_at=now,
+                    )
+                )
+            else:
+                link.commit_id = commit_id
+
+    def file_snapshots(
+        self, execution_id: str
+    ) -> list[tuple[FileSnapshotRecord, FileCommitRecord]]:
+        """An execution's snapshots with their commits, oldest first."""
+        query = (
+            select(FileSnapshotRecord, FileCommitRecord)
+            .join(FileCommitRecord, FileCommitRecord.id == FileSnapshotRecord.commit_id)
+            .where(FileSnapshotRecord.execution_id == execution_id)
+            .order_by(FileSnapshotRecord.id)
+        )
+        with self.db.reader() as session:
+            return [(link, commit) for link, commit in session.execute(query)]
+
+    def copy_file_snapshots(
+        self, source_execution_id: str, target_execution_id: str, checkpoint_ids: Sequence[str]
+    ) -> None:
+        """Link the target execution to the source's commits at these checkpoints."""
+        wanted = set(checkpoint_ids)
+        now = utcnow()
+        with self.db.transaction() as session:
+            links = session.scalars(
+                select(FileSnapshotRecord)
+                .where(FileSnapshotRecord.execution_id == source_execution_id)
+                .order_by(FileSnapshotRecord.id)
+            ).all()
+            for link in links:
+                if link.checkpoint_id in wanted:
+                    session.add(
+                        FileSnapshotRecord(
+                            execution_id=target_execution_id,
+                            checkpoint_id=link.checkpoint_id,
+                            commit_id=link.commit_id,
+                            created_at=now,
+                        )
+                    )
+
+    def referenced_file_commits(self) -> list[FileCommitRecord]:
+        """Commits some snapshot still links to (what garbage collection must keep)."""
+        linked = select(FileSnapshotRecord.commit_id).distinct()
+        with self.db.reader() as session:
+            return list(
+                session.scalars(select(FileCommitRecord).where(FileCommitRecord.id.in_(linked)))
+            )
+
+    def delete_unreferenced_file_commits(self) -> int:
+        """Delete commits no snapshot links to; returns how many."""
+        linked = select(FileSnapshotRecord.commit_id).distinct()
+        with self.db.transaction() as session:
+            result = session.execute(
+                delete(FileCommitRecord).where(FileCommitRecord.id.not_in(linked))
+            )
+            return result.rowcount
+
+    def delete_execution(self, execution_id: str) -> None:
+        """Delete an execution with its audit trail and file-snapshot links."""
+        with self.db.transaction() as session:
+            for table in (FileSnapshotRecord, AuditEventRow):
+                session.execute(delete(table).where(table.execution_id == execution_id))
+            result = session.execute(delete(ExecutionRow).where(ExecutionRow.id == execution_id))
+            if result.rowcount == 0:
+                raise ExecutionNotFoundError(_missing(execution_id))
 
 
 def _missing(execution_id: str) -> str:

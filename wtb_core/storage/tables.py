@@ -48,6 +48,7 @@ class ExecutionRow(Base):
     parent_execution_id: Mapped[str | None] = mapped_column(String(64), index=True)
     parent_checkpoint_id: Mapped[str | None] = mapped_column(String(64))
     owner: Mapped[str | None] = mapped_column(String(200))
+    workspace: Mapped[str | None] = mapped_column(String(1000))
     duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -117,4 +118,34 @@ class BatchCellRecord(Base):
             "batch_id", "combination_index", "case_index", "repetition", name="uq_batch_rows_cell"
         ),
         Index("ix_batch_rows_batch_id_combination", "batch_id", "combination"),
+    )
+
+
+class FileCommitRecord(Base):
+    """The tracked files at one moment: ``manifest`` maps path → {hash, size, mode} (or
+    {link} for a symbolic link). ``id`` is the SHA-256 of the manifest, so identical
+    file trees share one commit."""
+
+    __tablename__ = "file_commits"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    manifest: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    file_count: Mapped[int] = mapped_column(Integer)
+    total_bytes: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FileSnapshotRecord(Base):
+    """Links an execution's checkpoint to the file commit taken there."""
+
+    __tablename__ = "file_snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    execution_id: Mapped[str] = mapped_column(String(64))
+    checkpoint_id: Mapped[str] = mapped_column(String(64))
+    commit_id: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("execution_id", "checkpoint_id", name="uq_file_snapshots_checkpoint"),
     )
