@@ -271,3 +271,13 @@ def test_list_executions_filters_and_orders_newest_first(bench):
     assert [r.execution_id for r in bench.list_executions(project=b)] == [second.execution_id]
     assert [r.execution_id for r in bench.list_executions(status="paused")] == [second.execution_id]
     assert len(bench.list_executions(limit=2)) == 2
+
+
+def test_list_executions_by_the_variants_they_ran(bench):
+    project = register(bench, workflows.linear)
+    bench.get_project(project).register_variant("generate", "echo", workflows.echo_answer)
+    plain = bench.run(project, {})
+    echoed = bench.run(project, {}, variant_config={"generate": "echo"})
+    found = bench.list_executions(variant_config={"generate": "echo"})
+    assert [r.execution_id for r in found] == [echoed.execution_id]
+    assert plain.variant_config == {} and found[0].variant_config == {"generate": "echo"}

@@ -701,8 +701,10 @@ class WTBTestBench:
         project: str | None = None,
         status: ExecutionStatus | str | None = None,
         limit: int | None = None,
+        variant_config: Mapping[str, str] | None = None,
     ) -> list[ExecutionResult]:
-        """Executions, newest first, optionally of one project and/or status."""
+        """Executions, newest first, optionally of one project, status and/or the variants
+        they ran (``{"retriever": "bm25"}``)."""
         if status is not None:
             try:
                 status = ExecutionStatus(status)
@@ -712,7 +714,7 @@ class WTBTestBench:
                     f"unknown status {status!r}: use one of {allowed}"
                 ) from None
         rows = self._stack.metadata.list_executions(
-            project, None if status is None else status.value, limit
+            project, None if status is None else status.value, limit, variant_config
         )
         return [self._result(row) for row in rows]
 

@@ -12,19 +12,20 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic_core import to_jsonable_python
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from wtb_core.errors import StorageError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+T = TypeVar("T")
 
 
 def json_dumps(value: Any) -> str:
@@ -72,22 +73,40 @@ def _sqlite_engine(url: str) -> tuple[Engine, Engine]:
     return build("BEGIN IMMEDIATE"), build("BEGIN")
 
 
+def sqlalchemy_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` URLs use psycopg 3 (what wtb-postgres installs)."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
+    return url
+
+
+CONNECT_TIMEOUT_S = 5
+RETRIES_ON_DISCONNECT = 3
+
+
 class Database:
-    """Engines and sessions of the metadata database; ``migrate()`` brings the schema up."""
+    """Engines and sessions of the metadata database; ``migrate()`` brings the schema up.
+
+    Server databases get a connect timeout (an unreachable server fails in seconds, not
+    minutes), pre-pinged pooled connections, and writes retried when the server dropped
+    the connection under them (every write WTB makes is idempotent or checked first).
+    """
 
     def __init__(self, url: str, pool_size: int = 10) -> None:
-        self.url = url
-        self.is_sqlite = url.startswith("sqlite")
+        self.url = sqlalchemy_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
         if self.is_sqlite:
-            self.write_engine, self.read_engine = _sqlite_engine(url)
+            self.write_engine, self.read_engine = _sqlite_engine(self.url)
             self._write_lock: threading.Lock | None = threading.Lock()
         else:
             engine = create_engine(
-                url,
+                self.url,
                 json_serializer=json_dumps,
                 pool_size=pool_size,
                 max_overflow=pool_size,
                 pool_pre_ping=True,
+                connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
             )
             self.write_engine = self.read_engine = engine
             self._write_lock = None
@@ -110,6 +129,11 @@ class Database:
                     return
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
+        except ModuleNotFoundError as exc:
+            raise StorageError(
+                f"the metadata database {self._display_url()} needs the driver {exc.name!r}: "
+                "for PostgreSQL, pip install wtb-postgres"
+            ) from exc
         except SQLAlchemyError as exc:
             raise StorageError(
                 f"could not migrate the metadata database {self._display_url()}: {exc}. "
@@ -134,14 +158,13 @@ class Database:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
         """A write transaction: committed at the end of the block, rolled back on error."""
-        with self.write(), self._write_sessions() as session:
-            try:
-                with session.begin():
-                    yield session
-            except OperationalError as exc:
-                raise self._storage_error(exc) from exc
+        try:
+            with self.write(), self._write_sessions() as session, session.begin():
+                yield session
+        except DBAPIError as exc:
+            raise self._storage_error(exc) from exc
 
-    def _storage_error(self, exc: OperationalError) -> StorageError:
+    def _storage_error(self, exc: DBAPIError) -> StorageError:
         return StorageError(
             f"metadata database {self._display_url()} failed: {exc.orig}. "
             "Check that it is reachable and that no other program holds it locked"
@@ -150,11 +173,24 @@ class Database:
     @contextlib.contextmanager
     def connection(self) -> Iterator[Connection]:
         """A write transaction on a plain Core connection (the cheapest path, for hot writes)."""
-        with self.write(), self.write_engine.begin() as connection:
-            try:
+        try:
+            with self.write(), self.write_engine.begin() as connection:
                 yield connection
-            except OperationalError as exc:
-                raise self._storage_error(exc) from exc
+        except DBAPIError as exc:
+            raise self._storage_error(exc) from exc
+
+    def retrying(self, write: Callable[[], T]) -> T:
+        """Run ``write`` (one whole transaction) again when the server dropped the connection
+        under it; the pool replaces the dead connection. ``write`` must be idempotent."""
+        for attempt in range(RETRIES_ON_DISCONNECT + 1):
+            try:
+                return write()
+            except StorageError as exc:
+                cause = exc.__cause__
+                dropped = isinstance(cause, DBAPIError) and cause.connection_invalidated
+                if not dropped or attempt == RETRIES_ON_DISCONNECT:
+                    raise
+        raise AssertionError("unreachable")
 
     @contextlib.contextmanager
     def reader(self) -> Iterator[Session]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, type_coerce, update
+from sqlalchemy.dialects.postgresql import JSONB
 
 from wtb_core.errors import ExecutionNotFoundError
 from wtb_core.storage.database import Database
@@ -77,17 +78,27 @@ class MetadataStore:
 
     def create_execution(self, row: ExecutionRow) -> None:
         values = {column.key: getattr(row, column.key) for column in _EXECUTIONS.columns}
-        with self.db.connection() as connection:
-            connection.execute(_INSERT_EXECUTION, values)
+
+        def write() -> None:
+            with self.db.connection() as connection:
+                exists = connection.execute(
+                    select(_EXECUTIONS.c.id).where(_EXECUTIONS.c.id == row.id)
+                ).first()
+                if exists is None:
+                    connection.execute(_INSERT_EXECUTION, values)
+
+        self.db.retrying(write)
 
     def update_execution(self, execution_id: str, fields: dict[str, Any]) -> None:
         """Change some columns of an execution."""
-        with self.db.connection() as connection:
-            result = connection.execute(
-                _UPDATE_EXECUTION, {**fields, "updated_at": utcnow(), "execution_id": execution_id}
-            )
-            if result.rowcount == 0:
-                raise ExecutionNotFoundError(_missing(execution_id))
+        parameters = {**fields, "updated_at": utcnow(), "execution_id": execution_id}
+
+        def write() -> int:
+            with self.db.connection() as connection:
+                return connection.execute(_UPDATE_EXECUTION, parameters).rowcount
+
+        if self.db.retrying(write) == 0:
+            raise ExecutionNotFoundError(_missing(execution_id))
 
     def get_execution(self, execution_id: str) -> ExecutionRow:
         with self.db.reader() as session:
@@ -97,10 +108,16 @@ class MetadataStore:
         return row
 
     def list_executions(
-        self, project: str | None = None, status: str | None = None, limit: int | None = None
+        self,
+        project: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        variant_config: Mapping[str, str] | None = None,
     ) -> list[ExecutionRow]:
-        """Executions, newest first."""
+        """Executions, newest first; ``variant_config`` keeps those that ran these variants."""
         query = select(ExecutionRow).order_by(ExecutionRow.created_at.desc(), ExecutionRow.id)
+        if variant_config:
+            query = query.where(self._ran_variants(dict(variant_config)))
         if project is not None:
             query = query.where(ExecutionRow.project == project)
         if status is not None:
@@ -110,13 +127,24 @@ class MetadataStore:
         with self.db.reader() as session:
             return list(session.scalars(query))
 
+    def _ran_variants(self, variants: dict[str, str]) -> Any:
+        column = ExecutionRow.variant_config
+        if self.db.write_engine.dialect.name == "postgresql":  # served by the GIN index
+            return type_coerce(column, JSONB).contains(variants)
+        return and_(*(func.json_extract(column, f'$."{k}"') == v for k, v in variants.items()))
+
     # -- audit ---------------------------------------------------------------------------
 
     def append_events(self, events: Sequence[dict[str, Any]]) -> None:
         """Insert audit rows in one statement (executemany) and one transaction."""
         if events:
-            with self.db.connection() as connection:
-                connection.execute(_INSERT_EVENTS, list(events))
+            rows = list(events)
+
+            def write() -> None:
+                with self.db.connection() as connection:
+                    connection.execute(_INSERT_EVENTS, rows)
+
+            self.db.retrying(write)
 
     def list_events(self, execution_id: str) -> list[AuditEventRow]:
         query = (
@@ -134,12 +162,15 @@ class MetadataStore:
             session.add(record)
 
     def update_batch(self, batch_id: str, **fields: Any) -> None:
-        with self.db.connection() as connection:
-            connection.execute(
-                update(_BATCHES)
-                .where(_BATCHES.c.id == batch_id)
-                .values(**fields, updated_at=utcnow())
-            )
+        statement = (
+            update(_BATCHES).where(_BATCHES.c.id == batch_id).values(**fields, updated_at=utcnow())
+        )
+
+        def write() -> None:
+            with self.db.connection() as connection:
+                connection.execute(statement)
+
+        self.db.retrying(write)
 
     def get_batch(self, batch_id: str) -> BatchRecord | None:
         with self.db.reader() as session:
@@ -155,6 +186,9 @@ class MetadataStore:
 
     def add_batch_row(self, values: dict[str, Any]) -> None:
         """Write one finished cell. A cell that already has a row keeps its first one."""
+        self.db.retrying(lambda: self._add_batch_row(values))
+
+    def _add_batch_row(self, values: dict[str, Any]) -> None:
         with self.db.connection() as connection:
             exists = connection.execute(
                 select(_BATCH_ROWS.c.id).where(
