@@ -270,7 +270,10 @@ def test_demo_runs_on_a_fresh_and_on_a_reused_data_dir(wtb: Invoke, tmp_path: Pa
     assert summary["same_answer"] is True
     assert summary["replayed_answer"] == summary["answer"]
     assert summary["fork_answer"] != summary["answer"]
-    assert len(as_json(wtb, "--data-dir", str(tmp_path / "demo"), "executions")) == 4
+    runs_per_demo = 2 + 12  # the run and its fork, then a 2-combination x 6-case batch
+    assert (
+        len(as_json(wtb, "--data-dir", str(tmp_path / "demo"), "executions")) == 2 * runs_per_demo
+    )
 
 
 def test_the_wtb_console_script_runs(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from wtb_core.batch.comparison import (
 from wtb_core.batch.models import BatchRow
 from wtb_core.batch.reports import junit_xml, write_junit
 from wtb_core.domain.models import ExecutionStatus
+from wtb_core.errors import ConfigurationError
 
 
 def row(
@@ -286,7 +287,7 @@ def test_baseline_can_be_named():
     assert comparison.baseline == "retriever=v1"
     assert [p.combination for p in comparison.paired] == ["retriever=v0", "retriever=v2"]
     assert comparison.paired[0].metrics["acc"].delta == pytest.approx(-0.25)
-    with pytest.raises(ValueError, match="not a combination"):
+    with pytest.raises(ConfigurationError, match="not a combination"):
         compare(rows, baseline="retriever=nope")
 
 

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -23,6 +24,7 @@ from wtb_core.engine.graphs import GraphTemplate, _swap_node, copy_builder, temp
 from wtb_core.errors import ProjectError
 
 DEFAULT_VARIANT = "default"
+YAML_REF = "yaml:"
 INITIAL_VERSION = "1.0"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _MAX_VERSION_LENGTH = 50  # the executions table's project_version column
@@ -168,6 +170,7 @@ class WorkflowProject:
             )
         self.graph_factory = graph_factory
         self.description = description
+        self.source: Path | None = None  # the YAML file the project was loaded from
         self.file_tracking = file_tracking or FileTrackingConfig()
         self.environment = environment or EnvironmentConfig()
         self.execution = execution or ExecutionConfig()
@@ -202,7 +205,9 @@ class WorkflowProject:
         """
         from wtb_core.project_yaml import load_project  # it builds on this module
 
-        return load_project(path, cls)
+        project = load_project(path, cls)
+        project.source = Path(path).resolve()
+        return project
 
     # -- the graph ---------------------------------------------------------------------
 
@@ -213,7 +218,11 @@ class WorkflowProject:
 
     @property
     def factory_ref(self) -> str | None:
-        """``module:function`` of the graph factory, when it can be imported back."""
+        """How a new process gets this project back: ``yaml:<path>`` for a project loaded
+        from YAML (with its variants), else ``module:function`` of the graph factory when it
+        can be imported back."""
+        if self.source is not None:
+            return f"{YAML_REF}{self.source}"
         return callable_reference(self.graph_factory)
 
     @property

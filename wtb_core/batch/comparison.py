@@ -34,6 +34,7 @@ from rich.table import Table
 from wtb_core.batch import reports
 from wtb_core.batch.models import BatchRow
 from wtb_core.domain.models import ExecutionStatus
+from wtb_core.errors import ConfigurationError
 
 Interval = tuple[float, float]
 
@@ -324,8 +325,9 @@ def _index_of(label: str, labels: dict[int, str]) -> int:
     for index, candidate in labels.items():
         if candidate == label:
             return index
-    raise ValueError(
-        f"baseline {label!r} is not a combination of this batch: {list(labels.values())}"
+    raise ConfigurationError(
+        f"baseline {label!r} is not a combination of this batch; choose one of: "
+        f"{', '.join(labels.values())}"
     )
 
 

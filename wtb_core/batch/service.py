@@ -264,7 +264,7 @@ class BatchService:
             cells=cells,
             execute=execute,
             parallelism=parallelism,
-            is_cancelled=cancel.is_set,
+            is_cancelled=_CancelWatch(cancel, lambda: self._stored_status(record.id)),
             project=project,
             evaluators=evaluators,
             config=bench.config,
@@ -284,7 +284,8 @@ class BatchService:
             with self._lock:
                 del self._cancel[record.id]
             runner.close()
-        final = BatchStatus.CANCELLED if cancel.is_set() else BatchStatus.COMPLETED
+        cancelled = cancel.is_set() or self._stored_status(record.id) is BatchStatus.CANCELLED
+        final = BatchStatus.CANCELLED if cancelled else BatchStatus.COMPLETED
         bench.stack.metadata.update_batch(record.id, status=final.value)
         return self.get(record.id)
 
@@ -373,6 +374,9 @@ class BatchService:
             )
         return record
 
+    def _stored_status(self, batch_id: str) -> BatchStatus:
+        return BatchStatus(self._record(batch_id).status)
+
     def _status(self, record: BatchRecord) -> BatchStatus:
         status = BatchStatus(record.status)
         if (
@@ -382,6 +386,29 @@ class BatchService:
         ):
             return BatchStatus.INTERRUPTED
         return status
+
+
+class _CancelWatch:
+    """Whether a batch is cancelled: in this process (``cancel_batch`` sets the event) or by
+    another one (its stored status, read at most once per ``interval`` seconds)."""
+
+    def __init__(
+        self, event: threading.Event, stored: Callable[[], BatchStatus], interval: float = 1.0
+    ) -> None:
+        self._event, self._stored, self._interval = event, stored, interval
+        self._checked = time.monotonic()
+        self._lock = threading.Lock()
+
+    def __call__(self) -> bool:
+        if self._event.is_set():
+            return True
+        with self._lock:
+            if time.monotonic() - self._checked < self._interval:
+                return False
+            self._checked = time.monotonic()
+        if self._stored() is BatchStatus.CANCELLED:
+            self._event.set()
+        return self._event.is_set()
 
 
 class _ProgressTracker:
@@ -487,12 +514,15 @@ def run_cell(
 def score(
     case: TestCase, outcome: ExecutionResult, evaluators: Mapping[str, Evaluator]
 ) -> tuple[dict[str, float], dict[str, str]]:
-    """Every evaluator's scores; one that raises (or returns nonsense) is an error entry."""
+    """Every evaluator's scores; ``None`` means not applicable (no score); one that raises
+    (or returns nonsense) is an error entry."""
     scores: dict[str, float] = {}
     errors: dict[str, str] = {}
     for name, evaluator in evaluators.items():
         try:
             value = evaluator(case, outcome)
+            if value is None:
+                continue
             if isinstance(value, Mapping):
                 scores.update({str(k): float(v) for k, v in value.items()})
             else:

@@ -1,9 +1,9 @@
 """Builtin evaluators: ``exact_match``, ``contains``, ``regex``, ``json_match``, ``latency``.
 
-An evaluator is ``(case: TestCase, outcome: ExecutionResult) -> float | bool | dict``. The
-comparing ones look at every key of ``case.expected`` in the final state and score 1.0
-when all match, else 0.0; a case without ``expected`` values is an error for them (it is
-recorded on that score, the batch goes on).
+An evaluator is ``(case: TestCase, outcome: ExecutionResult) -> float | bool | dict | None``.
+The comparing ones look at every key of ``case.expected`` in the final state and score 1.0
+when all match, else 0.0; for a case without ``expected`` values they return ``None`` (not
+applicable: the row gets no such score and its pass/fail ignores it).
 """
 
 from __future__ import annotations
@@ -13,37 +13,24 @@ import re
 from typing import Any
 
 from wtb_core.domain.models import ExecutionResult, TestCase
-from wtb_core.errors import WTBError
 from wtb_core.hookspecs import hookimpl
 
-_MISSING = object()
 
-
-def _expected(case: TestCase, evaluator: str) -> dict[str, Any]:
+def _all(case: TestCase, outcome: ExecutionResult, matches) -> float | None:
     if not case.expected:
-        raise WTBError(
-            f"{evaluator} needs expected values, and test case {case.name!r} has none: give it "
-            "TestCase(expected={...}) or drop the evaluator"
-        )
-    return case.expected
-
-
-def _all(case: TestCase, outcome: ExecutionResult, evaluator: str, matches) -> float:
+        return None
     state = outcome.state
     return float(
-        all(
-            key in state and matches(value, state[key])
-            for key, value in _expected(case, evaluator).items()
-        )
+        all(key in state and matches(value, state[key]) for key, value in case.expected.items())
     )
 
 
-def exact_match(case: TestCase, outcome: ExecutionResult) -> float:
+def exact_match(case: TestCase, outcome: ExecutionResult) -> float | None:
     """1.0 when every expected key equals the final state's value."""
-    return _all(case, outcome, "exact_match", lambda want, got: want == got)
+    return _all(case, outcome, lambda want, got: want == got)
 
 
-def contains(case: TestCase, outcome: ExecutionResult) -> float:
+def contains(case: TestCase, outcome: ExecutionResult) -> float | None:
     """1.0 when every expected value occurs in the state's value (substring / list item)."""
 
     def inside(want: Any, got: Any) -> bool:
@@ -54,14 +41,12 @@ def contains(case: TestCase, outcome: ExecutionResult) -> float:
         except TypeError:
             return False
 
-    return _all(case, outcome, "contains", inside)
+    return _all(case, outcome, inside)
 
 
-def regex(case: TestCase, outcome: ExecutionResult) -> float:
+def regex(case: TestCase, outcome: ExecutionResult) -> float | None:
     """1.0 when every expected value, a regular expression, is found in the state's value."""
-    return _all(
-        case, outcome, "regex", lambda pattern, got: re.search(pattern, str(got)) is not None
-    )
+    return _all(case, outcome, lambda pattern, got: re.search(pattern, str(got)) is not None)
 
 
 def _as_json(value: Any) -> Any:
@@ -73,10 +58,10 @@ def _as_json(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def json_match(case: TestCase, outcome: ExecutionResult) -> float:
+def json_match(case: TestCase, outcome: ExecutionResult) -> float | None:
     """1.0 when every expected value equals the state's value compared as JSON (a state
     value holding a JSON string is parsed first; key order does not matter)."""
-    return _all(case, outcome, "json_match", lambda want, got: _as_json(want) == _as_json(got))
+    return _all(case, outcome, lambda want, got: _as_json(want) == _as_json(got))
 
 
 def latency(case: TestCase, outcome: ExecutionResult) -> float:

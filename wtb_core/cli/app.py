@@ -1,4 +1,6 @@
-"""The ``wtb`` command line: run workflows, inspect and time-travel their executions.
+"""The ``wtb`` command line: run workflows, inspect and time-travel their executions, and
+batch-test their variants (``wtb_core.cli.batch``). PROJECT arguments are a
+``wtb_project.yaml`` file or a ``module:function`` graph factory.
 
 ``main()`` (the console script) loads the plugins once, lets them add commands through the
 ``wtb_register_commands`` hook, and runs the app. Every command opens a ``WTBTestBench`` on
@@ -170,11 +172,27 @@ def _short_ids(
     return render.short_ids([*ids, *extra])
 
 
-def _load_project(ref: str, name: str | None) -> WorkflowProject:
-    """The project ``ref`` names: ``module:function`` returning a StateGraph or compiled
-    graph, registered as ``name`` (default: the function's name)."""
-    from wtb_core.loading import import_reference
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def is_yaml_project(ref: str) -> bool:
+    """Whether a PROJECT argument names a ``wtb_project.yaml`` file (not ``module:function``)."""
+    return ref.endswith(YAML_SUFFIXES) or Path(ref).is_file()
+
+
+def load_project(ref: str, name: str | None) -> WorkflowProject:
+    """The project ``ref`` names: a ``wtb_project.yaml`` file (named by the file), or
+    ``module:function`` returning a StateGraph or compiled graph, registered as ``name``
+    (default: the function's name)."""
     from wtb_core.project import WorkflowProject
+
+    if is_yaml_project(ref):
+        if name is not None:
+            raise CommandLineError(
+                f"--name cannot rename the YAML project {ref}: its name is the file's `name:`"
+            )
+        return WorkflowProject.from_yaml(ref)
+    from wtb_core.loading import import_reference
 
     factory = import_reference(ref, "project")
     return WorkflowProject(name or ref.rpartition(":")[2].rpartition(".")[2], factory)
@@ -184,6 +202,19 @@ def _load_project(ref: str, name: str | None) -> WorkflowProject:
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 ExecArg = Annotated[str, typer.Argument(metavar="EXEC", help="Execution id (full).")]
+ProjectArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="PROJECT",
+        help="A wtb_project.yaml file, or module:function returning a (compiled) StateGraph.",
+    ),
+]
+NameOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="NAME", help="Project name for module:function (default: the function's)."
+    ),
+]
 CheckpointArg = Annotated[
     str, typer.Argument(metavar="CP", help="Checkpoint id, or a unique prefix of one.")
 ]
@@ -207,12 +238,7 @@ def root(ctx: typer.Context, data_dir: DataDirOpt = None, as_json: JsonFlag = Fa
 
 def run(
     ctx: typer.Context,
-    project: Annotated[
-        str,
-        typer.Argument(
-            metavar="PROJECT", help="module:function returning a StateGraph or compiled graph."
-        ),
-    ],
+    project: ProjectArg,
     input_json: Annotated[
         str, typer.Option("--input", "-i", metavar="JSON", help="Initial state as a JSON object.")
     ] = "{}",
@@ -220,21 +246,24 @@ def run(
         list[str] | None,
         typer.Option(metavar="NODE=NAME", help="Run variant NAME of NODE (repeatable)."),
     ] = None,
+    workflow_variant: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Run the workflow variant NAME.")
+    ] = None,
     breakpoint_: Annotated[
         list[str] | None,
         typer.Option("--breakpoint", "-b", metavar="NODE", help="Pause before NODE (repeatable)."),
     ] = None,
-    name: Annotated[
-        str | None, typer.Option(metavar="NAME", help="Project name (default: the function's).")
-    ] = None,
+    name: NameOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Register PROJECT and run it from --input until it completes, fails or pauses."""
     s = session(ctx, as_json)
     initial_state = parse_object(input_json, "--input")
     variants = parse_variants(variant)
-    project_ = s.bench.register_project(_load_project(project, name))
-    result = s.bench.run(project_.name, initial_state, variants, breakpoints=breakpoint_)
+    project_ = s.bench.register_project(load_project(project, name))
+    result = s.bench.run(
+        project_.name, initial_state, variants, workflow_variant, breakpoints=breakpoint_
+    )
     s.show(result, lambda: render.execution_view(result))
 
 
@@ -366,7 +395,8 @@ def plugins_command(registry: PluginRegistry | None) -> Callable[..., None]:
 
 
 def demo(ctx: typer.Context, data_dir: DataDirOpt = None, as_json: JsonFlag = False) -> None:
-    """Run the guided tour: a RAG workflow run, rolled back, resumed and forked."""
+    """Run the guided tour: a RAG workflow run, rolled back, resumed and forked, then a
+    batch test comparing two retrievers."""
     from wtb_core.demo.tour import run_tour
 
     s = session(ctx, as_json, data_dir)
@@ -380,6 +410,8 @@ def demo(ctx: typer.Context, data_dir: DataDirOpt = None, as_json: JsonFlag = Fa
 
 def build_app(registry: PluginRegistry | None = None) -> typer.Typer:
     """The ``wtb`` app; with a ``registry``, its plugins' commands are added too."""
+    from wtb_core.cli import batch  # it builds on this module
+
     app = typer.Typer(
         cls=_Group,
         name="wtb",
@@ -392,6 +424,7 @@ def build_app(registry: PluginRegistry | None = None) -> typer.Typer:
         app.command()(command)
     app.command("plugins")(plugins_command(registry))
     app.command()(demo)
+    batch.add_commands(app)
     if registry is not None:
         registry.call_broadcast("wtb_register_commands", cli=app)
     return app

@@ -17,6 +17,10 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from wtb_core.batch.comparison import Comparison
+    from wtb_core.batch.service import BatchTestResult
     from wtb_core.domain.models import AuditEntry, Checkpoint, ExecutionResult
     from wtb_core.registry import PluginInfo
 
@@ -27,7 +31,9 @@ STATUS_STYLES = {
     "completed": "green",
     "failed": "bold red",
     "cancelled": "magenta",
+    "interrupted": "bold red",
 }
+STATUS_COMPLETED = "completed"
 MIN_ID = 8
 
 
@@ -84,6 +90,8 @@ def execution_table(result: ExecutionResult) -> Table:
     table.add_row("next", _joined(result.next))
     for interrupt in result.interrupts:
         table.add_row("interrupt", Text(f"{interrupt.node}: {fmt_value(interrupt.value, 80)}"))
+    if result.workflow_variant:
+        table.add_row("workflow", Text(result.workflow_variant))
     if result.variant_config:
         variants = [f"{node}={name}" for node, name in result.variant_config.items()]
         table.add_row("variants", _joined(variants))
@@ -211,5 +219,89 @@ def plugins_table(infos: Sequence[PluginInfo]) -> Table:
             Text(info.origin),
             Text("\n".join(registers) or "-"),
             Text("\n".join(info.hooks) or "-"),
+        )
+    return table
+
+
+def wtb_command(data_dir: Path, command: str) -> str:
+    """``wtb [--data-dir DIR] <command>``: the command line that finds ``data_dir`` again."""
+    from wtb_core.config import DEFAULT_DATA_DIR
+
+    flag = "" if data_dir == DEFAULT_DATA_DIR else f" --data-dir {data_dir}"
+    return f"wtb{flag} {command}"
+
+
+def failed_rows(batch: BatchTestResult) -> int:
+    """How many of the batch's rows are of cells whose execution did not complete."""
+    return sum(row.status.value != STATUS_COMPLETED for row in batch.results)
+
+
+def batch_summary(batch: BatchTestResult) -> dict[str, Any]:
+    """A batch's fields without its rows, as ``--json`` prints them."""
+    return {
+        "batch_id": batch.batch_id,
+        "project": batch.project,
+        "status": batch.status.value,
+        "rows": len(batch.results),
+        "total_cells": batch.total_cells,
+        "failed_rows": failed_rows(batch),
+        "created_at": batch.created_at,
+        "error": batch.error,
+    }
+
+
+def batch_json(batch: BatchTestResult, comparison: Comparison) -> dict[str, Any]:
+    """A batch's fields, every row, and its comparison."""
+    return {
+        **batch_summary(batch),
+        "results": [row.model_dump(mode="json") for row in batch.results],
+        "comparison": comparison.to_dict(),
+    }
+
+
+def _rows_cell(batch: BatchTestResult) -> Text:
+    failed = failed_rows(batch)
+    text = Text(f"{len(batch.results)}/{batch.total_cells}")
+    if failed:
+        text.append(f" ({failed} failed)", style="red")
+    return text
+
+
+def batch_table(batch: BatchTestResult) -> Table:
+    """The fields of one batch (its comparison is printed on its own)."""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    table.add_row("batch", Text(batch.batch_id))
+    table.add_row("project", Text(batch.project))
+    table.add_row("status", status_text(batch.status.value))
+    table.add_row("rows", _rows_cell(batch))
+    table.add_row("created", batch.created_at.strftime("%Y-%m-%d %H:%M:%S"))
+    if batch.error:
+        table.add_row("error", Text(batch.error, style="red"))
+    return table
+
+
+def batch_view(batch: BatchTestResult, comparison: Comparison) -> Group:
+    """A batch's fields, then its comparison when it has rows."""
+    if not comparison.combinations:
+        return Group(batch_table(batch))
+    return Group(batch_table(batch), comparison)
+
+
+def batches_table(batches: Sequence[BatchTestResult]) -> Table:
+    table = Table(title=f"{len(batches)} batch(es)", title_justify="left")
+    table.add_column("batch", no_wrap=True, min_width=16)
+    table.add_column("project")
+    table.add_column("status", no_wrap=True)
+    table.add_column("rows", justify="right", no_wrap=True)
+    table.add_column("created", no_wrap=True)
+    for b in batches:
+        table.add_row(
+            Text(b.batch_id),
+            Text(b.project),
+            status_text(b.status.value),
+            _rows_cell(b),
+            b.created_at.strftime("%m-%d %H:%M:%S"),
         )
     return table

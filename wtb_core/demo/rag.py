@@ -5,7 +5,8 @@ query) while fewer than ``MIN_RELEVANT`` documents are relevant and fewer than
 ``MAX_ATTEMPTS`` queries were tried, else ``generate -> END``. Everything is pure Python
 over the in-module ``CORPUS``: same input, same checkpoints, same answer.
 
-``bm25_retrieve`` is a drop-in alternative for the ``retrieve`` node (a node variant).
+``bm25_retrieve`` is a drop-in alternative for the ``retrieve`` node (a node variant);
+``citation_recall`` scores an answer's citations in batch tests.
 """
 
 from __future__ import annotations
@@ -14,9 +15,13 @@ import math
 import operator
 import re
 from collections import Counter
-from typing import Annotated, Any, TypedDict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
+
+if TYPE_CHECKING:
+    from wtb_core.domain.models import ExecutionResult, TestCase
 
 CORPUS: dict[str, str] = {
     "d1": "LangGraph builds stateful agent workflows as graphs of nodes and edges.",
@@ -145,13 +150,31 @@ def cited(state: RAGState) -> list[str]:
     return state.get("relevant", [])[:2]
 
 
+def compose_answer(question: str, doc_ids: Sequence[str]) -> str:
+    """The template answer from ``doc_ids``, citing them at its end: ``... [d1, d2]``."""
+    if not doc_ids:
+        return f"No document answers {question!r}."
+    body = " ".join(CORPUS[doc] for doc in doc_ids)
+    return f"{body} [{', '.join(doc_ids)}]"
+
+
 def generate(state: RAGState) -> dict[str, Any]:
     """A template answer from the ``cited`` documents, citing their ids."""
-    cited_ids = cited(state)
-    if not cited_ids:
-        return {"answer": f"No document answers {state['question']!r}."}
-    body = " ".join(CORPUS[doc] for doc in cited_ids)
-    return {"answer": f"{body} [{', '.join(cited_ids)}]"}
+    return {"answer": compose_answer(state["question"], cited(state))}
+
+
+def citations(answer: str) -> list[str]:
+    """The document ids an answer cites (its trailing ``[d1, d2]``)."""
+    match = re.search(r"\[([^\]]*)\]$", answer)
+    return match.group(1).split(", ") if match else []
+
+
+def citation_recall(case: TestCase, outcome: ExecutionResult) -> float:
+    """Batch-test evaluator: the share of the documents the expected answer cites that the
+    answer cites too (1.0 when neither cites any)."""
+    expected = citations(case.expected["answer"])
+    got = set(citations(str(outcome.state.get("answer", ""))))
+    return sum(doc in got for doc in expected) / len(expected) if expected else float(not got)
 
 
 def create_rag_graph() -> StateGraph:

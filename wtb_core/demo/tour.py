@@ -3,8 +3,9 @@
 Runs ``wtb_core.demo.rag`` for a question that makes the grader loop once, prints the
 checkpoint timeline, rolls back to the first ``retrieve`` and resumes (same answer), then
 forks before ``generate`` with different relevant documents and resumes the fork (a
-different answer). Works on a fresh or a reused data directory: every run is a new
-execution of the project ``rag_demo``.
+different answer). Finally it registers the BM25 retriever as a variant of ``retrieve`` and
+batch-tests both retrievers on a few questions with golden answers. Works on a fresh or a
+reused data directory: every run is a new execution (and batch) of the project ``rag_demo``.
 """
 
 from __future__ import annotations
@@ -16,16 +17,33 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from wtb_core.batch.comparison import Comparison
+from wtb_core.batch.service import BatchTestResult
 from wtb_core.cli import render
-from wtb_core.config import DEFAULT_DATA_DIR
-from wtb_core.demo.rag import cited, create_rag_graph
-from wtb_core.domain.models import Checkpoint, ExecutionResult
+from wtb_core.demo.rag import (
+    bm25_retrieve,
+    citation_recall,
+    cited,
+    compose_answer,
+    create_rag_graph,
+)
+from wtb_core.domain.models import Checkpoint, ExecutionResult, TestCase
 from wtb_core.project import WorkflowProject
 from wtb_core.sdk.bench import WTBTestBench
 
 PROJECT = "rag_demo"
 QUESTION = "How do I undo a run?"
 FORK_UPDATES = {"relevant": ["d6"]}
+# Batch-test questions and the documents their golden answers cite.
+GOLDEN: dict[str, list[str]] = {
+    "How do I undo a run?": ["d5", "d4"],
+    "What is LangGraph?": ["d1", "d2"],
+    "Where does LangGraph save state?": ["d2", "d3"],
+    "How does WTB checkpoint workflows?": ["d4", "d6"],
+    "How do I pause a node for a human?": ["d8"],
+    "What is time travel?": ["d3"],
+}
+BATCH_MATRIX = [{}, {"retrieve": "bm25"}]
 
 
 class TourSummary(BaseModel):
@@ -41,6 +59,8 @@ class TourSummary(BaseModel):
     replayed_answer: str
     same_answer: bool
     fork_answer: str
+    batch_id: str
+    batch_pass_rates: dict[str, float]
     data_dir: str
 
 
@@ -82,7 +102,7 @@ def _results_table(rows: list[tuple[str, ExecutionResult]], first_answer: str) -
 def run_tour(bench: WTBTestBench, console: Console) -> TourSummary:
     """Run the tour on ``bench`` (which it registers the ``rag_demo`` project with),
     printing to ``console``; returns what happened."""
-    bench.register_project(
+    project = bench.register_project(
         WorkflowProject(PROJECT, create_rag_graph, description="WTB demo: a looping RAG flow")
     )
     console.rule("[bold]WTB demo[/]: time travel on a RAG workflow")
@@ -122,7 +142,8 @@ def run_tour(bench: WTBTestBench, console: Console) -> TourSummary:
     console.print(_indented(f"answer: {_answer(forked)}"))
 
     console.print(_results_table([("rollback + resume", replay), ("fork", forked)], _answer(first)))
-    _hints(console, bench, eid)
+    batch, comparison = _batch_test(bench, project, console)
+    _hints(console, bench, eid, batch.batch_id)
     return TourSummary(
         project=PROJECT,
         execution_id=eid,
@@ -134,14 +155,56 @@ def run_tour(bench: WTBTestBench, console: Console) -> TourSummary:
         replayed_answer=_answer(replay),
         same_answer=same,
         fork_answer=_answer(forked),
+        batch_id=batch.batch_id,
+        batch_pass_rates={c.combination: c.pass_rate for c in comparison.combinations},
         data_dir=str(bench.config.data_dir),
     )
 
 
-def _hints(console: Console, bench: WTBTestBench, execution_id: str) -> None:
+def _golden_cases() -> list[TestCase]:
+    return [
+        TestCase(
+            inputs={"question": question},
+            expected={"answer": compose_answer(question, docs)},
+            name=f"q{number}",
+        )
+        for number, (question, docs) in enumerate(GOLDEN.items(), 1)
+    ]
+
+
+def _batch_test(
+    bench: WTBTestBench, project: WorkflowProject, console: Console
+) -> tuple[BatchTestResult, Comparison]:
+    """Register ``bm25`` for ``retrieve``, batch-test both retrievers on ``GOLDEN`` and print
+    the comparison."""
+    project.register_variant("retrieve", "bm25", bm25_retrieve, description="BM25 ranking")
+    cases = _golden_cases()
+    batch = bench.run_batch_test(
+        PROJECT,
+        BATCH_MATRIX,
+        cases,
+        evaluators=["exact_match", citation_recall],
+        runner="threadpool",
+        parallelism=2,
+    )
+    _step(
+        console,
+        4,
+        f"batch test, default vs bm25 retrieval: {len(cases)} golden questions, "
+        f"{batch.total_cells} runs:",
+    )
+    comparison = batch.comparison()
+    console.print(comparison)
+    return batch, comparison
+
+
+def _hints(console: Console, bench: WTBTestBench, execution_id: str, batch_id: str) -> None:
     """Commands to explore what the tour left behind."""
     data_dir = bench.config.data_dir
-    flag = "" if data_dir == DEFAULT_DATA_DIR else f" --data-dir {data_dir}"
     console.print(f"Data in {data_dir}. Explore it:", style="dim")
-    for command in (f"checkpoints {execution_id} --all-branches", f"audit {execution_id}"):
-        console.print(Text(f"  wtb{flag} {command}", style="dim"))
+    for command in (
+        f"checkpoints {execution_id} --all-branches",
+        f"audit {execution_id}",
+        f"batch show {batch_id}",
+    ):
+        console.print(Text(f"  {render.wtb_command(data_dir, command)}", style="dim"))

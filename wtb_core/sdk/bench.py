@@ -47,7 +47,7 @@ from wtb_core.errors import (
 )
 from wtb_core.loading import import_reference
 from wtb_core.ports.file_tracker import TrackedExecution
-from wtb_core.project import WorkflowProject
+from wtb_core.project import YAML_REF, WorkflowProject
 from wtb_core.sdk.stack import Mode, Stack, config_for_mode
 from wtb_core.storage.metadata import utcnow
 from wtb_core.storage.tables import ExecutionRow
@@ -190,6 +190,10 @@ class WTBTestBench:
             if name in self._projects:
                 return self._projects[name]
         row = self._stack.metadata.get_project(name)
+        if row is not None and row.factory_ref and row.factory_ref.startswith(YAML_REF):
+            project = WorkflowProject.from_yaml(row.factory_ref.removeprefix(YAML_REF))
+            with self._lock:
+                return self._projects.setdefault(name, project)
         if row is not None and row.factory_ref:
             project = WorkflowProject(
                 name=row.name,

@@ -1,0 +1,468 @@
+"""``wtb batch``: batch tests from the command line.
+
+``wtb batch PROJECT --cases cases.jsonl [--matrix matrix.yaml]`` (short for ``wtb batch run
+...``) runs every (combination × test case × repetition) cell under a progress bar, prints
+the comparison and writes JUnit XML / Markdown on request; ``--fail-under METRIC=VALUE``
+exits 1 when a combination falls short, for CI. ``wtb batch show | resume | cancel ID`` work
+on stored batches and ``wtb batches`` lists them.
+
+The cases file is JSON Lines: every non-blank line is a JSON object, either the inputs
+themselves or ``{"inputs": {...}, "expected": {...}, "name": "...", "metadata": {...}}``
+(all but ``inputs`` optional). The matrix file (YAML or JSON) is a list of
+``{node: variant}`` mappings, ``_workflow: NAME`` choosing a workflow variant; without one
+the project runs as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console, Group
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+from typer.core import TyperGroup
+
+from wtb_core.cli import render
+from wtb_core.cli.app import (
+    CommandLineError,
+    JsonFlag,
+    NameOpt,
+    ProjectArg,
+    Session,
+    is_yaml_project,
+    load_project,
+    session,
+)
+
+if TYPE_CHECKING:
+    from typer._click import Context as ClickContext
+
+    from wtb_core.batch.comparison import Comparison
+    from wtb_core.batch.service import BatchProgress, BatchTestResult
+    from wtb_core.domain.models import TestCase
+
+RUN = "run"
+CASE_KEYS = frozenset({"inputs", "expected", "name", "metadata"})
+OnProgress = Callable[["BatchProgress"], None]
+
+
+class _BatchGroup(TyperGroup):
+    """``wtb batch``: a first argument that is neither a subcommand nor ``--help`` starts
+    ``run``, so ``wtb batch PROJECT ...`` is ``wtb batch run PROJECT ...``."""
+
+    def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = [RUN, *args]
+        return super().parse_args(ctx, args)
+
+
+# -- input files -----------------------------------------------------------------------------
+
+
+def _read(path: Path, option: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CommandLineError(f"{option} {path}: {exc.strerror or exc}") from None
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CommandLineError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def load_cases(path: Path) -> list[TestCase]:
+    """The test cases of a JSON Lines file; blank lines are skipped."""
+    cases = []
+    for number, line in enumerate(_read(path, "--cases").splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{path}, line {number}"
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CommandLineError(
+                f"{where}: not valid JSON ({exc.msg} at column {exc.colno})"
+            ) from None
+        cases.append(_case(value, where))
+    if not cases:
+        raise CommandLineError(f"--cases {path} has no test cases (one JSON object per line)")
+    return cases
+
+
+def _case(value: Any, where: str) -> TestCase:
+    """A line's test case: a plain object is the inputs, one with ``inputs`` a TestCase."""
+    from pydantic import ValidationError
+
+    from wtb_core.domain.models import TestCase
+
+    if not isinstance(value, dict):
+        raise CommandLineError(f"{where}: a test case must be a JSON object")
+    if "inputs" not in value:
+        return TestCase(inputs=value)
+    unknown = sorted(set(value) - CASE_KEYS)
+    if unknown:
+        raise CommandLineError(
+            f'{where}: unknown key(s) {", ".join(unknown)}; a case with "inputs" may also '
+            'have only "expected", "name" and "metadata"'
+        )
+    try:
+        return TestCase.model_validate(value)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)
+        )
+        raise CommandLineError(f"{where}: {problems}") from None
+
+
+def load_matrix(path: Path | None) -> list[dict[str, str]]:
+    """The combinations of a YAML or JSON matrix file; ``[{}]`` (the project as it is)
+    without one."""
+    import yaml
+
+    if path is None:
+        return [{}]
+    try:
+        data = yaml.safe_load(_read(path, "--matrix"))
+    except yaml.YAMLError as exc:
+        problem = " ".join(str(exc).split())
+        raise CommandLineError(f"--matrix {path} is not valid YAML or JSON: {problem}") from None
+    if not isinstance(data, list) or not data:
+        raise CommandLineError(
+            f"--matrix {path} must hold a non-empty list of {{node: variant}} mappings, "
+            "for example [{}, {retriever: bm25}, {_workflow: with_reranker}]"
+        )
+    for number, combination in enumerate(data, 1):
+        if not isinstance(combination, dict) or not all(
+            isinstance(v, str) for v in (*combination, *combination.values())
+        ):
+            raise CommandLineError(
+                f"--matrix {path}, entry {number}: must map node names to variant names "
+                f"(strings), not {combination!r}"
+            )
+    return data
+
+
+def parse_thresholds(pairs: list[str] | None) -> dict[str, float]:
+    """``["metric=0.9", ...]`` as ``{metric: 0.9}``."""
+    thresholds: dict[str, float] = {}
+    for pair in pairs or []:
+        metric, _, text = pair.partition("=")
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not metric or not math.isfinite(value):
+            raise CommandLineError(
+                f"--fail-under {pair!r} is not METRIC=NUMBER (for example success_rate=0.9)"
+            )
+        thresholds[metric] = value
+    return thresholds
+
+
+def resolve_evaluators(names: list[str] | None, cases: list[TestCase]) -> list[Any]:
+    """``--evaluator`` values: registered names, or ``module:function`` references
+    (imported). By default ``latency``, plus ``exact_match`` when a case has expected
+    values."""
+    from wtb_core.loading import import_reference
+
+    if not names:
+        return ["latency", *(["exact_match"] if any(case.expected for case in cases) else [])]
+    return [import_reference(n, "--evaluator") if ":" in n else n for n in names]
+
+
+def _check_baseline(baseline: str | None, matrix: list[dict[str, str]]) -> None:
+    """Refuse a ``--baseline`` that no combination of ``matrix`` is, before anything runs."""
+    from wtb_core.batch.service import combination_label
+
+    labels = [combination_label(combination) for combination in matrix]
+    if baseline is not None and baseline not in labels:
+        raise CommandLineError(
+            f"--baseline {baseline!r} is not a combination of the matrix: {', '.join(labels)}"
+        )
+
+
+# -- running and reporting -------------------------------------------------------------------
+
+
+def _progress_bar(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("[red]{task.fields[failed]} failed[/]"),
+        TextColumn("{task.fields[running]} running"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+def _updates(progress: Progress) -> OnProgress:
+    """An ``on_progress`` callback moving a new task of ``progress`` (the SDK calls it from
+    worker threads; ``Progress.update`` takes a lock)."""
+    task = progress.add_task("batch", total=None, failed=0, running=0)
+
+    def update(p: BatchProgress) -> None:
+        progress.update(
+            task,
+            description=f"batch {p.batch_id}",
+            total=p.total,
+            completed=p.done,
+            failed=p.failed,
+            running=p.running,
+        )
+
+    return update
+
+
+def _with_progress(
+    s: Session, start: Callable[[OnProgress | None], BatchTestResult]
+) -> BatchTestResult:
+    """``start(on_progress)`` under a progress bar; without one for ``--json``."""
+    if s.as_json:
+        return start(None)
+    with _progress_bar(s.console) as progress:
+        return start(_updates(progress))
+
+
+def _comparison(batch: BatchTestResult, baseline: str | None) -> Comparison:
+    try:
+        return batch.comparison(baseline)
+    except ValueError as exc:
+        raise CommandLineError(f"--baseline: {exc}") from None
+
+
+def _hint(s: Session, batch: BatchTestResult) -> Text:
+    what, action = ("finish it", "resume") if batch.missing_cells else ("show it again", "show")
+    command = render.wtb_command(s.bench.config.data_dir, f"batch {action} {batch.batch_id}")
+    return Text(f"{what}: {command}", style="dim")
+
+
+def _report(
+    s: Session,
+    batch: BatchTestResult,
+    comparison: Comparison,
+    thresholds: dict[str, float] | None = None,
+) -> None:
+    """Print the batch and its comparison; print every ``--fail-under`` shortfall on stderr
+    and exit 1 when there is one."""
+    failures = comparison.fails_under(thresholds) if thresholds else []
+    s.show(
+        {**render.batch_json(batch, comparison), "fail_under": failures},
+        lambda: Group(render.batch_view(batch, comparison), _hint(s, batch)),
+    )
+    for line in failures:
+        typer.echo(f"fail-under: {line}", err=True)
+    if failures:
+        raise typer.Exit(1)
+
+
+# -- commands --------------------------------------------------------------------------------
+
+BatchArg = Annotated[str, typer.Argument(metavar="ID", help="Batch id.")]
+BaselineOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="LABEL",
+        help="Combination to compare the others with, e.g. 'retriever=bm25' (default: the first).",
+    ),
+]
+ParallelismOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--parallelism", "-j", metavar="N", min=1, help="Cells at once (default: the runner's)."
+    ),
+]
+
+
+def run_batch(
+    ctx: typer.Context,
+    project: ProjectArg,
+    cases: Annotated[
+        Path, typer.Option(metavar="FILE", help="Test cases, one JSON object per line.")
+    ],
+    matrix: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="YAML/JSON list of {node: variant} combinations (default: the project as is).",
+        ),
+    ] = None,
+    runner: Annotated[
+        str | None,
+        typer.Option(metavar="NAME", help="sequential, threadpool, ray (default: configured)."),
+    ] = None,
+    parallelism: ParallelismOpt = None,
+    repetitions: Annotated[
+        int, typer.Option(metavar="N", min=1, help="Runs of every (combination, case).")
+    ] = 1,
+    evaluator: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="NAME",
+            help="Evaluator name or module:function (repeatable; default: latency, plus "
+            "exact_match when cases have expected values).",
+        ),
+    ] = None,
+    baseline: BaselineOpt = None,
+    fail_under: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="METRIC=VALUE",
+            help="Exit 1 when a combination's mean METRIC (or success_rate, pass_rate) is "
+            "below VALUE (repeatable).",
+        ),
+    ] = None,
+    junit: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="Write the rows as JUnit XML.")
+    ] = None,
+    markdown: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="Write the comparison as Markdown.")
+    ] = None,
+    name: NameOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run every (combination × case × repetition) cell of PROJECT and compare the
+    combinations."""
+    from wtb_core.batch.reports import junit_xml
+
+    s = session(ctx, as_json)
+    test_cases = load_cases(cases)
+    combinations = load_matrix(matrix)
+    thresholds = parse_thresholds(fail_under)
+    _check_baseline(baseline, combinations)
+    evaluators = resolve_evaluators(evaluator, test_cases)
+    project_ = s.bench.register_project(load_project(project, name))
+    batch = _with_progress(
+        s,
+        lambda on_progress: s.bench.run_batch_test(
+            project_.name,
+            combinations,
+            test_cases,
+            evaluators,
+            parallelism=parallelism,
+            runner=runner,
+            repetitions=repetitions,
+            on_progress=on_progress,
+        ),
+    )
+    comparison = _comparison(batch, baseline)
+    if junit is not None:
+        _write(junit, junit_xml(batch.batch_id, batch.results))
+    if markdown is not None:
+        _write(markdown, comparison.to_markdown())
+    _report(s, batch, comparison, thresholds)
+
+
+def show_batch(
+    ctx: typer.Context, batch_id: BatchArg, baseline: BaselineOpt = None, as_json: JsonFlag = False
+) -> None:
+    """Show a batch: its status, how many cells have rows, and the comparison."""
+    s = session(ctx, as_json)
+    batch = s.bench.get_batch(batch_id)
+    comparison = _comparison(batch, baseline)
+    s.show(render.batch_json(batch, comparison), lambda: render.batch_view(batch, comparison))
+
+
+def resume_batch(
+    ctx: typer.Context,
+    batch_id: BatchArg,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Run the failed cells again too.")
+    ] = False,
+    parallelism: ParallelismOpt = None,
+    project: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PROJECT",
+            help="Register this YAML file or module:function first: the batch's project as "
+            "it was, variants included.",
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run the cells of a batch that have no row (with --retry-failed, failed ones too)."""
+    s = session(ctx, as_json)
+    batch = s.bench.get_batch(batch_id)
+    failed = render.failed_rows(batch)
+    if not batch.missing_cells and not (retry_failed and failed):
+        s.show(render.batch_summary(batch), lambda: _nothing_missing(batch, failed))
+        return
+    if project is not None:
+        _register_as(s, project, batch.project)
+    resumed = _with_progress(
+        s,
+        lambda on_progress: s.bench.resume_batch(
+            batch_id, retry_failed=retry_failed, parallelism=parallelism, on_progress=on_progress
+        ),
+    )
+    _report(s, resumed, _comparison(resumed, None))
+
+
+def _nothing_missing(batch: BatchTestResult, failed: int) -> Text:
+    text = Text(f"batch {batch.batch_id}: no cell is missing ({len(batch.results)} rows); ")
+    text.append(
+        f"--retry-failed runs its {failed} failed cell(s) again" if failed else "nothing to run"
+    )
+    return text
+
+
+def _register_as(s: Session, ref: str, name: str) -> None:
+    """Register the project ``ref`` names, which must be the project called ``name``."""
+    project = load_project(ref, None if is_yaml_project(ref) else name)
+    if project.name != name:
+        raise CommandLineError(f"--project {ref} is project {project.name!r}, not {name!r}")
+    s.bench.register_project(project)
+
+
+def cancel_batch(ctx: typer.Context, batch_id: BatchArg, as_json: JsonFlag = False) -> None:
+    """Mark a batch cancelled; its finished rows stay and resume runs the rest."""
+    s = session(ctx, as_json)
+    batch = s.bench.cancel_batch(batch_id)
+    s.show(render.batch_summary(batch), lambda: render.batch_table(batch))
+
+
+def batches(
+    ctx: typer.Context,
+    project: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Only this project's.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List batches, newest first."""
+    s = session(ctx, as_json)
+    found = s.bench.list_batches(project)
+    s.show([render.batch_summary(b) for b in found], lambda: render.batches_table(found))
+
+
+def add_commands(app: typer.Typer) -> None:
+    """Add the ``batch`` group and the ``batches`` command to ``app``."""
+    group = typer.Typer(
+        cls=_BatchGroup,
+        no_args_is_help=True,
+        help="Batch tests: run a project over test cases and a variant matrix, then compare "
+        "the combinations. 'wtb batch PROJECT ...' is short for 'wtb batch run PROJECT ...'.",
+    )
+    group.command(RUN)(run_batch)
+    group.command("show")(show_batch)
+    group.command("resume")(resume_batch)
+    group.command("cancel")(cancel_batch)
+    app.add_typer(group, name="batch")
+    app.command()(batches)
