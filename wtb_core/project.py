@@ -10,7 +10,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, Literal
 
 from wtb_core.config import (
@@ -135,8 +134,8 @@ class ProjectVersion:
     restored_from: int | None = None
     dropped_variants: tuple[str, ...] = ()
     node_overrides: Mapping[str, Callable[..., Any]] = field(
-        default_factory=lambda: MappingProxyType({}), repr=False, compare=False
-    )
+        default_factory=dict, repr=False, compare=False
+    )  # a private copy (a plain dict, so projects pickle for worker processes)
     state_schema: type | None = field(default=None, repr=False, compare=False)
 
 
@@ -196,6 +195,20 @@ class WorkflowProject:
 
     def __repr__(self) -> str:
         return f"WorkflowProject(name={self.name!r})"
+
+    # Pickling (batch runners ship projects to worker processes): the lock and the built
+    # graphs stay behind; the worker rebuilds graphs from the factories on first use.
+    _UNPICKLED = ("_lock", "_template", "_graph_templates", "_workflow_templates")
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in self._UNPICKLED}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+        self._template = None
+        self._graph_templates = {}
+        self._workflow_templates = {}
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike[str]) -> WorkflowProject:
@@ -262,8 +275,13 @@ class WorkflowProject:
         """The graph of a workflow variant (``None`` = the base graph of ``version``)."""
         if workflow_variant is None:
             return self.template(version)
-        self._workflow_variant(workflow_variant)
-        return self._workflow_templates[workflow_variant]
+        variant = self._workflow_variant(workflow_variant)
+        with self._lock:
+            if workflow_variant not in self._workflow_templates:
+                self._workflow_templates[workflow_variant] = self._build_template(
+                    variant.graph_factory, f"workflow variant {workflow_variant!r}"
+                )
+            return self._workflow_templates[workflow_variant]
 
     def node_names(self) -> list[str]:
         return self.template().node_names
@@ -438,7 +456,7 @@ class WorkflowProject:
                 graph_number=current.graph_number,
                 node=node,
                 reason=reason,
-                node_overrides=MappingProxyType(overrides),
+                node_overrides=dict(overrides),
                 state_schema=current.state_schema,
             )
             return self._commit(entry, self._version_template(entry))

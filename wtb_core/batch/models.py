@@ -78,3 +78,12 @@ class BatchRow(BaseModel):
 def is_measurement(metric: str) -> bool:
     """Metrics that measure (latency, durations) rather than judge."""
     return metric.startswith("latency") or metric.endswith("_ms")
+
+
+class DetachedResult(BaseModel):
+    """What a cell run away from the driver (a worker process) hands back: its row, the
+    execution record and its audit events, for the driver to write."""
+
+    row: BatchRow
+    execution: dict[str, Any]
+    events: list[dict[str, Any]] = Field(default_factory=list)

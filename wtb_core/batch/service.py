@@ -15,20 +15,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wtb_core.batch.models import BatchRow, BatchStatus, Cell
-from wtb_core.domain.models import ExecutionResult, ExecutionStatus, TestCase
+from wtb_core.batch.models import BatchRow, BatchStatus, Cell, DetachedResult
+from wtb_core.batch.scoring import (
+    WORKFLOW_KEY,
+    Evaluator,
+    cell_fields,
+    combination_label,
+    make_row,
+    score,
+)
+from wtb_core.domain.models import ExecutionStatus, TestCase
 from wtb_core.errors import ConfigurationError, InvalidStateError, WTBError
 from wtb_core.loading import import_reference
 from wtb_core.ports.batch_runner import BatchJob
-from wtb_core.project import DEFAULT_VARIANT, WorkflowProject, callable_reference
+from wtb_core.project import WorkflowProject, callable_reference
 from wtb_core.storage.metadata import utcnow
 from wtb_core.storage.tables import BatchCellRecord, BatchRecord
 
 if TYPE_CHECKING:
     from wtb_core.sdk.bench import WTBTestBench
-
-WORKFLOW_KEY = "_workflow"
-Evaluator = Callable[[TestCase, ExecutionResult], Any]
 
 
 @dataclass(frozen=True)
@@ -71,13 +76,6 @@ class BatchTestResult:
         from wtb_core.batch.comparison import compare
 
         return compare(self.results, baseline, **options)
-
-
-def combination_label(combination: Mapping[str, str]) -> str:
-    """``"default"``, or the non-default choices: ``"_workflow=x, retriever=bm25"``."""
-    chosen = [(k, v) for k, v in combination.items() if v != DEFAULT_VARIANT]
-    chosen.sort(key=lambda kv: (kv[0] != WORKFLOW_KEY, kv[0]))
-    return ", ".join(f"{k}={v}" for k, v in chosen) or DEFAULT_VARIANT
 
 
 def _as_case(case: TestCase | Mapping[str, Any], index: int) -> TestCase:
@@ -265,14 +263,14 @@ class BatchService:
             execute=execute,
             parallelism=parallelism,
             is_cancelled=_CancelWatch(cancel, lambda: self._stored_status(record.id)),
+            cases=cases,
             project=project,
             evaluators=evaluators,
             config=bench.config,
         )
         try:
-            for row in runner.run(job):
-                bench.stack.metadata.add_batch_row(row.model_dump())
-                progress.finished(row)
+            for item in runner.run(job):
+                progress.finished(self._persist(item))
         except BaseException as exc:
             bench.stack.metadata.update_batch(
                 record.id,
@@ -288,6 +286,16 @@ class BatchService:
         final = BatchStatus.CANCELLED if cancelled else BatchStatus.COMPLETED
         bench.stack.metadata.update_batch(record.id, status=final.value)
         return self.get(record.id)
+
+    def _persist(self, item: BatchRow | DetachedResult) -> BatchRow:
+        """Write a finished cell (and, for a detached one, its execution and events)."""
+        metadata = self._bench.stack.metadata
+        if isinstance(item, DetachedResult):
+            metadata.save_execution(item.execution)
+            metadata.append_events(item.events)
+            item = item.row
+        metadata.add_batch_row(item.model_dump())
+        return item
 
     # -- checks --------------------------------------------------------------------------
 
@@ -481,55 +489,17 @@ def run_cell(
     """Run one cell as a real execution (in ``workspace`` when given) and score it.
     Never raises for the workflow's failures: they become a failed row."""
     nodes = {k: v for k, v in cell.combination.items() if k != WORKFLOW_KEY}
-    base = {
-        "batch_id": cell.batch_id,
-        "combination_index": cell.combination_index,
-        "combination": combination_label(cell.combination),
-        "case_index": cell.case_index,
-        "case": cell.case_name,
-        "repetition": cell.repetition,
-    }
     try:
         result = bench.run(
             project, cell.inputs, nodes, cell.combination.get(WORKFLOW_KEY), workspace=workspace
         )
     except WTBError as exc:
-        return BatchRow(**base, status=ExecutionStatus.FAILED, error=str(exc), finished_at=utcnow())
-    scores, errors = (
-        score(case, result, evaluators) if result.status is ExecutionStatus.COMPLETED else ({}, {})
-    )
-    return BatchRow(
-        **base,
-        execution_id=result.execution_id,
-        status=result.status,
-        state=result.state,
-        scores=scores,
-        score_errors=errors,
-        duration_ms=result.duration_ms,
-        error=result.error,
-        finished_at=utcnow(),
-    )
-
-
-def score(
-    case: TestCase, outcome: ExecutionResult, evaluators: Mapping[str, Evaluator]
-) -> tuple[dict[str, float], dict[str, str]]:
-    """Every evaluator's scores; ``None`` means not applicable (no score); one that raises
-    (or returns nonsense) is an error entry."""
-    scores: dict[str, float] = {}
-    errors: dict[str, str] = {}
-    for name, evaluator in evaluators.items():
-        try:
-            value = evaluator(case, outcome)
-            if value is None:
-                continue
-            if isinstance(value, Mapping):
-                scores.update({str(k): float(v) for k, v in value.items()})
-            else:
-                scores[name] = float(value)
-        except Exception as exc:
-            errors[name] = f"{type(exc).__name__}: {exc}"
-    return scores, errors
+        return BatchRow(
+            **cell_fields(cell), status=ExecutionStatus.FAILED, error=str(exc), finished_at=utcnow()
+        )
+    completed = result.status is ExecutionStatus.COMPLETED
+    scores, errors = score(case, result, evaluators) if completed else ({}, {})
+    return make_row(cell, result, scores, errors)
 
 
 def _row(record: BatchCellRecord) -> BatchRow:

@@ -188,7 +188,7 @@ def resolve_evaluators(names: list[str] | None, cases: list[TestCase]) -> list[A
 
 def _check_baseline(baseline: str | None, matrix: list[dict[str, str]]) -> None:
     """Refuse a ``--baseline`` that no combination of ``matrix`` is, before anything runs."""
-    from wtb_core.batch.service import combination_label
+    from wtb_core.batch.scoring import combination_label
 
     labels = [combination_label(combination) for combination in matrix]
     if baseline is not None and baseline not in labels:

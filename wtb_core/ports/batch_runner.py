@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from wtb_core.batch.models import BatchRow, Cell
+    from wtb_core.batch.models import BatchRow, Cell, DetachedResult
     from wtb_core.config import StackConfig
+    from wtb_core.domain.models import TestCase
     from wtb_core.project import WorkflowProject
 
 
@@ -19,8 +20,10 @@ class BatchJob:
     ``execute(cell)`` runs one cell in *this* process — a real, checkpointed WTB execution,
     scored by the batch's evaluators — and returns its row; local runners call it from
     their workers. A distributed runner instead ships ``cells`` (small and serialisable)
-    with ``project``, ``evaluators`` and ``config`` to its workers and returns the rows
-    they produce. Either way the runner only *returns* rows: the driver writes them.
+    with ``project``, ``cases``, ``evaluators`` and ``config`` to its workers — which run
+    them with ``wtb_core.batch.detached.DetachedExecutor`` — and yields the
+    ``DetachedResult``s they return. Either way the runner only *returns* results: the
+    driver writes them.
     """
 
     batch_id: str
@@ -31,6 +34,7 @@ class BatchJob:
     project: WorkflowProject
     evaluators: dict[str, Any]
     config: StackConfig
+    cases: Sequence[TestCase] = ()
 
 
 @runtime_checkable
@@ -45,6 +49,6 @@ class BatchRunner(Protocol):
 
     name: str
 
-    def run(self, job: BatchJob) -> Iterator[BatchRow]: ...
+    def run(self, job: BatchJob) -> Iterator[BatchRow | DetachedResult]: ...
 
     def close(self) -> None: ...

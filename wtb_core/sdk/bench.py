@@ -34,9 +34,8 @@ from wtb_core.domain.models import (
     TestCase,
 )
 from wtb_core.engine.driver import ExecutionDriver, RunOutcome, RunRequest
-from wtb_core.engine.environments import resolve_env
 from wtb_core.engine.events import EventBus
-from wtb_core.engine.graphs import build_graph
+from wtb_core.engine.graph_cache import GraphCache, environment_wrapper
 from wtb_core.engine.history import list_checkpoints, pending_interrupts, snapshot_at, user_nodes
 from wtb_core.engine.serialization import check_input
 from wtb_core.errors import (
@@ -53,7 +52,6 @@ from wtb_core.storage.metadata import utcnow
 from wtb_core.storage.tables import ExecutionRow
 
 _HOST = socket.gethostname()
-GRAPH_CACHE_SIZE = 256
 
 
 def new_execution_id() -> str:
@@ -102,7 +100,9 @@ class WTBTestBench:
             self._bus.publish, self._stack.file_tracker, lambda: self._stack.checkpoints.saver.serde
         )
         self._projects: dict[str, WorkflowProject] = {}
-        self._graphs: dict[tuple[Any, ...], Any] = {}
+        self._graphs = GraphCache(
+            self._stack.checkpoints.saver, environment_wrapper(self._stack.environment)
+        )
         self._lock = threading.RLock()
         self._owner = f"{_HOST}:{os.getpid()}"
         self._batches = BatchService(self)
@@ -170,7 +170,7 @@ class WTBTestBench:
         project.node_names()  # builds the graph once: a broken factory fails here
         with self._lock:
             self._projects[project.name] = project
-            self._graphs = {k: v for k, v in self._graphs.items() if k[0] != project.name}
+            self._graphs.forget(project.name)
         self._stack.metadata.save_project(
             project.name,
             project.description,
@@ -234,41 +234,7 @@ class WTBTestBench:
         workflow_variant: str | None,
         version: str | None = None,
     ) -> Any:
-        """The compiled graph for a variant selection of ``version`` (default: current),
-        from a small LRU cache (compiling costs about a millisecond)."""
-        version = version or project.current_version
-        key = (
-            project.name,
-            id(project),
-            project.revision,
-            version,
-            tuple(sorted(variant_config.items())),
-            workflow_variant,
-        )
-        with self._lock:
-            graph = self._graphs.pop(key, None)
-            if graph is not None:
-                self._graphs[key] = graph  # most recently used last
-                return graph
-        replacements = project.resolve_variants(dict(variant_config), workflow_variant, version)
-        provider = self._stack.environment
-
-        def wrap(node: str, func: Any) -> Any:
-            variant = variant_config.get(node)
-            env = resolve_env(project.environment, node, variant, workflow_variant)
-            return provider.wrap_node(project.name, node, variant, env, func)
-
-        graph = build_graph(
-            project.workflow_template(workflow_variant, version),
-            replacements,
-            self._stack.checkpoints.saver,
-            wrap,
-        )
-        with self._lock:
-            self._graphs[key] = graph
-            while len(self._graphs) > GRAPH_CACHE_SIZE:
-                del self._graphs[next(iter(self._graphs))]
-        return graph
+        return self._graphs.get(project, variant_config, workflow_variant, version)
 
     def _graph_of(self, row: ExecutionRow) -> Any:
         """The graph an execution ran: its project version and variants."""

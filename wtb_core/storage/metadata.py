@@ -89,6 +89,23 @@ class MetadataStore:
 
         self.db.retrying(write)
 
+    def save_execution(self, values: dict[str, Any]) -> None:
+        """Insert an execution record made elsewhere (a worker), or update it if it exists
+        (a retried cell reports the same execution again)."""
+
+        def write() -> None:
+            with self.db.connection() as connection:
+                exists = connection.execute(
+                    select(_EXECUTIONS.c.id).where(_EXECUTIONS.c.id == values["id"])
+                ).first()
+                if exists is None:
+                    connection.execute(_INSERT_EXECUTION, values)
+                else:
+                    changed = {k: v for k, v in values.items() if k not in ("id", "created_at")}
+                    connection.execute(_UPDATE_EXECUTION, {**changed, "execution_id": values["id"]})
+
+        self.db.retrying(write)
+
     def update_execution(self, execution_id: str, fields: dict[str, Any]) -> None:
         """Change some columns of an execution."""
         parameters = {**fields, "updated_at": utcnow(), "execution_id": execution_id}

@@ -1,0 +1,162 @@
+"""Running batch cells away from the driver, e.g. in Ray worker processes.
+
+A ``DetachedExecutor`` is a bench without a metadata store: it builds the checkpoint store
+and graphs from the same ``StackConfig``, runs a cell as a real checkpointed execution,
+and returns a ``DetachedResult`` (row + execution record + audit events) that the driver
+writes. Run again with the same execution id, it resumes from the cell's last durable
+checkpoint instead of starting over — nodes that finished are not run again.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from wtb_core.batch.models import Cell, DetachedResult
+from wtb_core.batch.scoring import Evaluator, make_row, score
+from wtb_core.builtins.file_trackers import NoFileTracker
+from wtb_core.checkpoint_stores import thread_config
+from wtb_core.config import StackConfig
+from wtb_core.domain.events import Event, EventType
+from wtb_core.domain.models import ExecutionResult, ExecutionStatus, TestCase
+from wtb_core.engine.driver import ExecutionDriver, RunRequest
+from wtb_core.engine.events import audit_row
+from wtb_core.engine.graph_cache import GraphCache, NodeWrapper, environment_wrapper
+from wtb_core.project import WorkflowProject
+from wtb_core.registry import PluginRegistry
+from wtb_core.storage.metadata import utcnow
+
+WORKFLOW_KEY = "_workflow"
+
+
+class DetachedExecutor:
+    """Runs cells as executions; never writes the metadata store. Thread-safe."""
+
+    def __init__(
+        self,
+        config: StackConfig,
+        wrap: NodeWrapper | None = None,
+        plugins: Iterable[object] = (),
+        load_entrypoints: bool = True,
+    ) -> None:
+        self.config = config
+        self.registry = PluginRegistry(plugins, load_entrypoints=load_entrypoints)
+        self.store = self.registry.create("checkpoint_store", config.checkpoint_store, config)
+        provider = self.registry.create("environment_provider", config.environment_provider, config)
+        self.graphs = GraphCache(self.store.saver, wrap or environment_wrapper(provider))
+        self._events: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._lock = threading.Lock()
+        self._driver = ExecutionDriver(
+            self._collect, NoFileTracker(), lambda: self.store.saver.serde
+        )
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+
+    def _collect(self, event: Event) -> None:
+        self.registry.emit(event)
+        with self._lock:
+            self._events[event.execution_id].append(audit_row(event))
+
+    def run_cell(
+        self,
+        project: WorkflowProject,
+        case: TestCase,
+        cell: Cell,
+        evaluators: Mapping[str, Evaluator],
+        execution_id: str,
+        workspace: Path | None = None,
+    ) -> DetachedResult:
+        """Run (or resume) one cell as execution ``execution_id`` and score it."""
+        nodes = {k: v for k, v in cell.combination.items() if k != WORKFLOW_KEY}
+        workflow_variant = cell.combination.get(WORKFLOW_KEY)
+        version = project.current_version
+        graph = self.graphs.get(project, nodes, workflow_variant, version)
+        thread_id = f"wtb-{execution_id}"
+        latest = self.store.saver.get_tuple(thread_config(thread_id))
+        head = latest.config["configurable"]["checkpoint_id"] if latest else None
+        started = utcnow()
+        self._collect(
+            Event(
+                type=EventType.EXECUTION_RESUMED if head else EventType.EXECUTION_STARTED,
+                execution_id=execution_id,
+                project=project.name,
+                checkpoint_id=head,
+                message="retried from its last checkpoint" if head else "",
+                data={"variants": nodes, "worker": self.owner},
+            )
+        )
+        request = RunRequest(
+            execution_id=execution_id,
+            project=project.name,
+            thread_id=thread_id,
+            graph=graph,
+            head=head,
+            recursion_limit=project.execution.recursion_limit,
+            timeout=project.execution.default_timeout,
+            workspace=workspace,
+        )
+        outcome = self._driver.drive(request, None if head else cell.inputs, lambda o: o)
+        if outcome.status is ExecutionStatus.COMPLETED:
+            self._collect(
+                Event(
+                    type=EventType.EXECUTION_COMPLETED,
+                    execution_id=execution_id,
+                    project=project.name,
+                    checkpoint_id=outcome.head,
+                )
+            )
+        result = ExecutionResult(
+            execution_id=execution_id,
+            project=project.name,
+            status=outcome.status,
+            state=outcome.state,
+            error=outcome.error,
+            checkpoint_id=outcome.head,
+            duration_ms=outcome.duration_ms,
+            next=outcome.next,
+            interrupts=outcome.interrupts,
+            variant_config=nodes,
+            workflow_variant=workflow_variant,
+            project_version=version,
+        )
+        scores, errors = (
+            score(case, result, evaluators)
+            if result.status is ExecutionStatus.COMPLETED
+            else ({}, {})
+        )
+        with self._lock:
+            events = self._events.pop(execution_id, [])
+        return DetachedResult(
+            row=make_row(cell, result, scores, errors),
+            execution={
+                "id": execution_id,
+                "project": project.name,
+                "thread_id": thread_id,
+                "status": outcome.status.value,
+                "head_checkpoint_id": outcome.head,
+                "initial_state": cell.inputs,
+                "state": outcome.state,
+                "error": outcome.error,
+                "variant_config": nodes,
+                "workflow_variant": workflow_variant,
+                "project_version": version,
+                "breakpoints": [],
+                "next_nodes": list(outcome.next),
+                "interrupts": [i.model_dump() for i in outcome.interrupts],
+                "parent_execution_id": None,
+                "parent_checkpoint_id": None,
+                "owner": self.owner,
+                "workspace": str(workspace) if workspace else None,
+                "duration_ms": outcome.duration_ms,
+                "created_at": started,
+                "updated_at": utcnow(),
+            },
+            events=events,
+        )
+
+    def close(self) -> None:
+        self.store.close()
