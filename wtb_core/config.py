@@ -183,6 +183,12 @@ class ExecutionConfig(BaseModel):
     node_resources: dict[str, NodeResourceConfig] = Field(default_factory=dict)
     default_node_resources: NodeResourceConfig | None = None
     recursion_limit: int = Field(25, ge=1, description="LangGraph super-step limit per run")
+    durability: Literal["sync", "async"] = Field(
+        "async",
+        description="LangGraph checkpoint durability: 'sync' commits each checkpoint before "
+        "the next step starts (a crash never repeats a finished node); 'async' overlaps the "
+        "write with the next step. Cells on distributed runners always use 'sync'.",
+    )
     default_timeout: float | None = Field(
         300, gt=0, description="Seconds; checked at node boundaries, then the run fails"
     )

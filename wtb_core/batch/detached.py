@@ -96,6 +96,7 @@ class DetachedExecutor:
             graph=graph,
             head=head,
             recursion_limit=project.execution.recursion_limit,
+            durability="sync",  # a worker may die: its retry must not repeat finished nodes
             timeout=project.execution.default_timeout,
             workspace=workspace,
         )

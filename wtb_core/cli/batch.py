@@ -452,6 +452,50 @@ def batches(
     s.show([render.batch_summary(b) for b in found], lambda: render.batches_table(found))
 
 
+def parity(
+    ctx: typer.Context,
+    project: ProjectArg,
+    cases: Annotated[
+        Path, typer.Option(metavar="FILE", help="Test cases, one JSON object per line.")
+    ],
+    runners: Annotated[
+        str, typer.Option(metavar="A,B", help="The two runners to compare.")
+    ] = "threadpool,ray",
+    matrix: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="YAML/JSON list of {node: variant} combinations."),
+    ] = None,
+    evaluator: Annotated[
+        list[str] | None,
+        typer.Option(metavar="NAME", help="Evaluator name or module:function (repeatable)."),
+    ] = None,
+    parallelism: ParallelismOpt = None,
+    name: NameOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run the same batch on two runners and report cells whose state or scores differ
+    (exit 1 when any does)."""
+    from wtb_core.batch.parity import ParityChecker
+
+    s = session(ctx, as_json)
+    pair = tuple(r.strip() for r in runners.split(","))
+    if len(pair) != 2 or not all(pair):
+        raise CommandLineError(f"--runners {runners!r} must name two runners, like threadpool,ray")
+    test_cases = load_cases(cases)
+    project_ = s.bench.register_project(load_project(project, name))
+    report = ParityChecker(s.bench).check(
+        project_.name,
+        test_cases,
+        load_matrix(matrix),
+        resolve_evaluators(evaluator, test_cases),
+        runners=pair,
+        parallelism=parallelism,
+    )
+    s.show(report.model_dump(mode="json"), lambda: str(report))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 def add_commands(app: typer.Typer) -> None:
     """Add the ``batch`` group and the ``batches`` command to ``app``."""
     group = typer.Typer(
@@ -466,3 +510,4 @@ def add_commands(app: typer.Typer) -> None:
     group.command("cancel")(cancel_batch)
     app.add_typer(group, name="batch")
     app.command()(batches)
+    app.command()(parity)

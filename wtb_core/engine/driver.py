@@ -40,6 +40,7 @@ class RunRequest:
     head: str | None
     breakpoints: list[str] = field(default_factory=list)
     recursion_limit: int = 25
+    durability: str = "async"
     timeout: float | None = None
     workspace: Path | None = None
     tracked: TrackedExecution | None = None
@@ -136,6 +137,7 @@ class ExecutionDriver:
                 config,
                 stream_mode=["checkpoints", "tasks"],
                 interrupt_before=request.breakpoints or None,
+                durability=request.durability,
             ):
                 if mode == "tasks":
                     interrupted |= self._on_task(request, payload, running)

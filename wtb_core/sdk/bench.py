@@ -371,6 +371,7 @@ class WTBTestBench:
             head=row.head_checkpoint_id,
             breakpoints=list(row.breakpoints),
             recursion_limit=proj.execution.recursion_limit,
+            durability=proj.execution.durability,
             timeout=proj.execution.default_timeout,
             workspace=self._workspace_of(row),
             tracked=self._tracked(proj, row),

@@ -1,0 +1,78 @@
+"""The execution actor: its own checkpoint store and graphs, cells on its own threads.
+
+One streaming call per actor runs a share of the batch on a thread pool inside the actor
+and yields each cell's result as it finishes. (One Ray call per cell costs more: with many
+busy Python threads the actor's task dispatch waits for the GIL.)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+import ray
+
+from wtb_core.batch.detached import DetachedExecutor
+from wtb_core.batch.models import Cell, DetachedResult
+from wtb_core.config import StackConfig
+from wtb_core.domain.models import TestCase
+from wtb_core.project import WorkflowProject
+from wtb_ray.nodes import ray_node_wrapper
+
+
+@dataclass
+class SharedJob:
+    """What every cell of a batch shares; put in the object store once."""
+
+    config: StackConfig
+    project: WorkflowProject
+    cases: list[TestCase]
+    evaluators: dict[str, Any]
+
+
+@ray.remote(num_cpus=0, max_concurrency=4)
+class CellActor:
+    """Runs cells for the driver, batch after batch (starting one costs seconds: a new
+    process imports LangGraph and loads plugins); ``cancel`` stops it starting more."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.executor = DetachedExecutor(config, wrap=ray_node_wrapper())
+        self.cancelled = threading.Event()
+
+    def run_cells(
+        self, job: SharedJob, cells: list[tuple[Cell, str]], width: int
+    ) -> Iterator[DetachedResult]:
+        """Run ``(cell, execution id)`` pairs of ``job``, ``width`` at a time; yield each
+        result as its cell finishes."""
+        self.cancelled.clear()
+        queue = iter(cells)
+        with ThreadPoolExecutor(width, thread_name_prefix="wtb-cell") as pool:
+            running: set[Future[DetachedResult]] = set()
+
+            def fill() -> None:
+                while len(running) < width and not self.cancelled.is_set():
+                    item = next(queue, None)
+                    if item is None:
+                        return
+                    running.add(pool.submit(self._run, job, *item))
+
+            fill()
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    running.discard(future)
+                    yield future.result()
+                fill()
+
+    def _run(self, job: SharedJob, cell: Cell, execution_id: str) -> DetachedResult:
+        case = job.cases[cell.case_index]
+        return self.executor.run_cell(job.project, case, cell, job.evaluators, execution_id)
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+    def ready(self) -> bool:
+        return True
