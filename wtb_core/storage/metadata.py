@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, select, type_coerce, update
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from wtb_core.errors import ExecutionNotFoundError
 from wtb_core.storage.database import Database
@@ -207,16 +209,7 @@ class MetadataStore:
 
     def _add_batch_row(self, values: dict[str, Any]) -> None:
         with self.db.connection() as connection:
-            exists = connection.execute(
-                select(_BATCH_ROWS.c.id).where(
-                    _BATCH_ROWS.c.batch_id == values["batch_id"],
-                    _BATCH_ROWS.c.combination_index == values["combination_index"],
-                    _BATCH_ROWS.c.case_index == values["case_index"],
-                    _BATCH_ROWS.c.repetition == values["repetition"],
-                )
-            ).first()
-            if exists is None:
-                connection.execute(insert(_BATCH_ROWS), values)
+            connection.execute(_insert_ignoring_duplicates(connection, _BATCH_ROWS), values)
 
     def replace_batch_rows(self, batch_id: str, keys: Sequence[tuple[int, int, int]]) -> None:
         """Delete the rows of these cells (to run them again)."""
@@ -341,6 +334,13 @@ class MetadataStore:
             result = session.execute(delete(ExecutionRow).where(ExecutionRow.id == execution_id))
             if result.rowcount == 0:
                 raise ExecutionNotFoundError(_missing(execution_id))
+
+
+def _insert_ignoring_duplicates(connection: Any, table: Any) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` in the connection's dialect (SQLite, PostgreSQL)."""
+    if connection.dialect.name == "postgresql":
+        return postgresql_insert(table).on_conflict_do_nothing()
+    return sqlite_insert(table).on_conflict_do_nothing()
 
 
 def _missing(execution_id: str) -> str:
