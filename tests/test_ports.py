@@ -151,3 +151,13 @@ def test_file_tracking_without_a_tracker_says_what_to_install(bench):
 
     with pytest.raises(ConfigurationError, match="pip install wtb-filetrack"):
         register(bench, workflows.linear, file_tracking=FileTrackingConfig(enabled=True))
+
+
+def test_auto_commit_off_takes_no_snapshot_until_asked(data_dir):
+    config = StackConfig(data_dir=data_dir, file_tracker="recording")
+    tracking = FileTrackingConfig(enabled=True, tracked_paths=["out/"], auto_commit=False)
+    with WTBTestBench(config=config, plugins=[TrackerPlugin()], load_entrypoints=False) as bench:
+        result = bench.run(register(bench, workflows.linear, file_tracking=tracking), {})
+        assert [c for c in TrackerPlugin.tracker.calls if c[0] == "snapshot"] == []
+        bench.commit_files(result.execution_id)
+    assert TrackerPlugin.tracker.calls == [("snapshot", result.execution_id, result.checkpoint_id)]

@@ -141,8 +141,9 @@ class BatchService:
         self._bench.stack.metadata.create_batch(record)
         cells = list(_cells(record))
         return self._drive(
-            record, proj, cases, cells, resolved, runner_name, parallelism, on_progress
-        )
+            record, proj, cases, cells, resolved, runner_name, parallelism, on_progress,
+            keep_workspaces,
+        )  # fmt: skip
 
     def resume(
         self,

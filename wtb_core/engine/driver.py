@@ -214,8 +214,13 @@ class ExecutionDriver:
                 "next": list(user_nodes(payload["next"])),
             },
         )
-        if request.tracked is not None and request.tracked.config.commit_on != "manual":
-            self._file_tracker.snapshot(request.tracked, checkpoint_id)
+        tracked = request.tracked
+        if (
+            tracked is not None
+            and tracked.config.auto_commit
+            and tracked.config.commit_on != "manual"
+        ):
+            self._file_tracker.snapshot(tracked, checkpoint_id)
 
     def _stopped(
         self,

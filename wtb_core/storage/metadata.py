@@ -245,7 +245,8 @@ class MetadataStore:
         """Store the commit (once per distinct manifest) and link it to the checkpoint."""
         now = utcnow()
         with self.db.transaction() as session:
-            if session.get(FileCommitRecord, commit_id) is None:
+            known = select(FileCommitRecord.id).where(FileCommitRecord.id == commit_id)
+            if session.scalar(known) is None:  # never load a stored manifest just to check
                 session.add(
                     FileCommitRecord(
                         id=commit_id,
@@ -285,6 +286,36 @@ class MetadataStore:
         )
         with self.db.reader() as session:
             return [(link, commit) for link, commit in session.execute(query)]
+
+    def file_snapshot_links(self, execution_id: str) -> dict[str, str]:
+        """An execution's snapshots as ``{checkpoint_id: commit_id}`` (no manifests)."""
+        query = select(FileSnapshotRecord.checkpoint_id, FileSnapshotRecord.commit_id).where(
+            FileSnapshotRecord.execution_id == execution_id
+        )
+        with self.db.reader() as session:
+            return {checkpoint: commit for checkpoint, commit in session.execute(query)}
+
+    def file_commit(self, commit_id: str) -> dict[str, Any] | None:
+        """One commit's manifest, or ``None`` if it is not stored."""
+        query = select(FileCommitRecord.manifest).where(FileCommitRecord.id == commit_id)
+        with self.db.reader() as session:
+            return session.scalar(query)
+
+    def delete_file_snapshots(self, execution_id: str, keep_newest: int) -> int:
+        """Drop an execution's snapshot links older than its newest ``keep_newest``;
+        returns how many (their commits and blobs go at the next garbage collection)."""
+        older = (
+            select(FileSnapshotRecord.id)
+            .where(FileSnapshotRecord.execution_id == execution_id)
+            .order_by(FileSnapshotRecord.id.desc())
+            .offset(keep_newest)
+        )
+        with self.db.reader() as session:
+            ids = list(session.scalars(older))
+        if ids:  # a read first: most snapshots are within the limit and need no write
+            with self.db.transaction() as session:
+                session.execute(delete(FileSnapshotRecord).where(FileSnapshotRecord.id.in_(ids)))
+        return len(ids)
 
     def copy_file_snapshots(
         self, source_execution_id: str, target_execution_id: str, checkpoint_ids: Sequence[str]

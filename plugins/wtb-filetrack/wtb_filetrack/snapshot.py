@@ -1,0 +1,80 @@
+"""Turning a scan into a manifest: unchanged files from the stat cache, the rest hashed
+and stored as blobs (many or big files on a small thread pool)."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+from wtb_core.errors import WTBError
+from wtb_filetrack.blobs import BlobStore
+from wtb_filetrack.manifest import Manifest, file_entry, fragment, link_entry
+from wtb_filetrack.scan import PERMISSIONS, Scan, StatCache
+
+WORKERS = 4
+PARALLEL_FILES = 64
+PARALLEL_BYTES = 8 << 20
+
+
+def build_manifest(
+    workspace: str, found: Scan, cache: StatCache, store: BlobStore, incremental: bool
+) -> tuple[Manifest, dict[str, str]]:
+    """The manifest of ``found`` and each entry's JSON fragment: the files the stat cache
+    vouched for as they were, the others hashed and stored (then cached). Not
+    ``incremental``: every file in ``found.files`` is hashed."""
+    manifest: Manifest = {rel: c.entry for rel, c in found.unchanged.items()}
+    fragments = {rel: c.fragment for rel, c in found.unchanged.items()}
+    todo: list[tuple[str, os.stat_result]] = []
+    for rel, st in found.files.items():
+        c = cache.get(rel, st) if incremental else None
+        if c is None:
+            todo.append((rel, st))
+            continue
+        c.entry = file_entry(c.entry["hash"], c.entry["size"], st.st_mode & PERMISSIONS)
+        c.fragment = fragment(rel, c.entry)  # chmod alone: the content is still known
+        manifest[rel], fragments[rel] = c.entry, c.fragment
+    for rel, st, digest, size in _store(workspace, todo, store):
+        entry = file_entry(digest, size, st.st_mode & PERMISSIONS)
+        manifest[rel] = entry
+        fragments[rel] = fragment(rel, entry)
+        cache.record(rel, st, entry, fragments[rel], found.started_ns)
+    for rel, target in found.links.items():
+        manifest[rel] = link_entry(target)
+        fragments[rel] = fragment(rel, manifest[rel])
+    return manifest, fragments
+
+
+Stored = tuple[str, os.stat_result, str, int]
+
+
+def _store(
+    workspace: str, todo: list[tuple[str, os.stat_result]], store: BlobStore
+) -> list[Stored]:
+    """(path, stat, digest, size) of each file stored; files gone meanwhile are left out.
+    Many files, or big ones, are shared out to a few threads: creating blob files waits
+    on the file system and hashing big buffers releases the GIL."""
+    if len(todo) < PARALLEL_FILES and sum(st.st_size for _, st in todo) < PARALLEL_BYTES:
+        return _store_all(workspace, todo, store)
+    shares = [todo[i::WORKERS] for i in range(WORKERS)]
+    with ThreadPoolExecutor(WORKERS, thread_name_prefix="wtb-filetrack") as pool:
+        done = pool.map(lambda share: _store_all(workspace, share, store), shares)
+        return [stored for share in done for stored in share]
+
+
+def _store_all(
+    workspace: str, todo: list[tuple[str, os.stat_result]], store: BlobStore
+) -> list[Stored]:
+    stored = []
+    for rel, st in todo:
+        try:
+            digest, size = store.put_file(os.path.join(workspace, rel))
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise WTBError(
+                f"cannot snapshot the tracked file {rel!r} in {workspace}: "
+                f"{exc.strerror or exc}; make it readable or add it to "
+                "FileTrackingConfig.ignore_patterns"
+            ) from exc
+        stored.append((rel, st, digest, size))
+    return stored

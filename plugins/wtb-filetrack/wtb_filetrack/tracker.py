@@ -1,0 +1,162 @@
+"""The ``cas`` file tracker: snapshots in a content-addressed store, linked to checkpoints.
+
+One tracker serves a bench and every execution in it, from many threads at once: the
+stat caches are per workspace, blob writes are atomic, and every metadata write is one
+transaction of the kernel's ``MetadataStore``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from wtb_core.config import FileTrackingConfig, StackConfig
+from wtb_core.domain.models import FileSnapshot
+from wtb_core.errors import WTBError
+from wtb_core.ports.file_tracker import TrackedExecution
+from wtb_core.storage.metadata import MetadataStore
+from wtb_filetrack import records, workspaces
+from wtb_filetrack.blobs import BlobStore
+from wtb_filetrack.locations import repository_path, workspaces_path
+from wtb_filetrack.manifest import commit_id_of, to_snapshot
+from wtb_filetrack.restore import Target, restore
+from wtb_filetrack.scan import IgnoreRules, StatCache, scan, tracked_roots
+from wtb_filetrack.snapshot import build_manifest
+
+
+class CasFileTracker:
+    """Implements ``wtb_core.ports.FileTracker`` over a blob store and the metadata DB."""
+
+    name = "cas"
+
+    def __init__(self, config: StackConfig, metadata: MetadataStore) -> None:
+        self.config = config
+        self.metadata = metadata
+        self.data_dir = config.data_dir.resolve()
+        self._stores: dict[Path, BlobStore] = {}
+        self._rules: dict[tuple[str, ...], IgnoreRules] = {}
+        self._caches: dict[str, StatCache] = {}
+        self._workspace_roots = {workspaces_path(self.data_dir, FileTrackingConfig())}
+        self._lock = threading.Lock()
+
+    # -- snapshots -----------------------------------------------------------------------
+
+    def snapshot(self, execution: TrackedExecution, checkpoint_id: str) -> FileSnapshot:
+        """Record the tracked files as they are now, linked to ``checkpoint_id``; keeps the
+        execution's newest ``max_snapshots`` links."""
+        config = execution.config
+        workspace = str(execution.workspace)
+        roots = tracked_roots(config.tracked_paths)
+        cache = self._cache_for(workspace)
+        incremental = config.snapshot_strategy == "incremental"
+        try:
+            found = scan(
+                workspace,
+                roots,
+                self._rules_for(config),
+                self._excluded(config),
+                cache if incremental else None,
+            )
+        except OSError as exc:
+            raise WTBError(
+                f"cannot snapshot the tracked files in {workspace}: {exc}; make them readable "
+                "or add them to FileTrackingConfig.ignore_patterns"
+            ) from exc
+        manifest, fragments = build_manifest(
+            workspace, found, cache, self.store_for(config), incremental
+        )
+        commit = commit_id_of(fragments)
+        self.metadata.save_file_snapshot(execution.execution_id, checkpoint_id, commit, manifest)
+        self.metadata.delete_file_snapshots(execution.execution_id, config.max_snapshots)
+        return to_snapshot(checkpoint_id, commit, manifest, datetime.now(UTC))
+
+    def snapshots(self, execution_id: str) -> list[FileSnapshot]:
+        return [
+            to_snapshot(link.checkpoint_id, commit.id, commit.manifest, link.created_at)
+            for link, commit in self.metadata.file_snapshots(execution_id)
+        ]
+
+    # -- restore and fork ----------------------------------------------------------------
+
+    def restore(self, execution: TrackedExecution, checkpoint_id: str) -> None:
+        """Put every tracked path back as it was at ``checkpoint_id``; everything needed
+        is checked first, so on error no file has changed."""
+        snapshot_cp, commit = records.snapshot_at(
+            self.metadata, execution.execution_id, checkpoint_id
+        )
+        manifest = records.manifest_of(self.metadata, execution.execution_id, commit)
+        config = execution.config
+        workspace = str(execution.workspace)
+        target = Target(
+            workspace,
+            tracked_roots(config.tracked_paths),
+            self._rules_for(config),
+            self._excluded(config),
+        )
+        what = (
+            f"the files of execution {execution.execution_id} at checkpoint {snapshot_cp} "
+            f"(commit {commit[:12]})"
+        )
+        restore(target, manifest, self._cache_for(workspace), self.store_for(config), what)
+
+    def link_fork(
+        self, source: TrackedExecution, target: TrackedExecution, checkpoint_ids: Sequence[str]
+    ) -> None:
+        self.metadata.copy_file_snapshots(
+            source.execution_id, target.execution_id, list(checkpoint_ids)
+        )
+
+    # -- workspaces ----------------------------------------------------------------------
+
+    def prepare_workspace(self, base: Path, config: FileTrackingConfig, key: str) -> Path:
+        """``<repository>/../workspaces/<key>``, seeded with ``base``'s tracked paths."""
+        root = workspaces_path(self.data_dir, config)
+        with self._lock:
+            self._workspace_roots.add(root)
+        target = workspaces.workspace_dir(root, key)
+        roots = tracked_roots(config.tracked_paths)
+        return workspaces.prepare(base.resolve(), roots, target, self._excluded(config))
+
+    def discard_workspace(self, workspace: Path) -> None:
+        with self._lock:
+            roots = sorted(self._workspace_roots)
+            self._caches.pop(str(workspace), None)
+        workspaces.discard(workspace.resolve(), roots)
+
+    def close(self) -> None:
+        with self._lock:
+            self._caches.clear()
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def store_for(self, config: FileTrackingConfig) -> BlobStore:
+        path = repository_path(self.data_dir, config)
+        with self._lock:
+            store = self._stores.get(path)
+            if store is None:
+                store = self._stores[path] = BlobStore(path)
+            return store
+
+    def _rules_for(self, config: FileTrackingConfig) -> IgnoreRules:
+        key = tuple(config.ignore_patterns)
+        with self._lock:
+            rules = self._rules.get(key)
+            if rules is None:
+                rules = self._rules[key] = IgnoreRules(key)
+            return rules
+
+    def _cache_for(self, workspace: str) -> StatCache:
+        with self._lock:
+            cache = self._caches.get(workspace)
+            if cache is None:
+                cache = self._caches[workspace] = StatCache()
+            return cache
+
+    def _excluded(self, config: FileTrackingConfig) -> frozenset[str]:
+        """WTB's own directories, never tracked even inside a tracked root."""
+        repository = repository_path(self.data_dir, config)
+        return frozenset(
+            map(str, (self.data_dir, repository, workspaces_path(self.data_dir, config)))
+        )
