@@ -20,8 +20,8 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import cloudpickle
 import ray
+from ray import cloudpickle  # the serializer Ray itself uses
 from ray.exceptions import GetTimeoutError, RayActorError, WorkerCrashedError
 
 from wtb_core.batch.models import BatchRow, Cell, DetachedResult
