@@ -85,4 +85,5 @@ class Stack:
         self.file_tracker.close()
         self.environment.close()
         self.checkpoints.close()
+        self.metadata.close()
         self.db.close()

@@ -111,6 +111,11 @@ class Database:
             self.write_engine = self.read_engine = engine
             self._write_lock = None
         self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
+        self.sqlite_path = (
+            None
+            if not self.is_sqlite or self.url in ("sqlite://", "sqlite:///:memory:")
+            else self.url.removeprefix("sqlite:///")
+        )
         self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
 
     def migrate(self) -> None:
@@ -202,6 +207,11 @@ class Database:
         from sqlalchemy.engine import make_url
 
         return make_url(self.url).render_as_string(hide_password=True)
+
+    @property
+    def write_lock(self) -> threading.Lock | None:
+        """The in-process write lock (SQLite only), for writers outside SQLAlchemy."""
+        return self._write_lock
 
     def close(self) -> None:
         self.write_engine.dispose()

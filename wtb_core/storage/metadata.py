@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from wtb_core.errors import ExecutionNotFoundError
 from wtb_core.storage.database import Database
+from wtb_core.storage.sqlite_fast import FastRowWriter
 from wtb_core.storage.tables import (
     AuditEventRow,
     BatchCellRecord,
@@ -42,6 +43,16 @@ class MetadataStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # SQLite files: the per-run execution writes skip SQLAlchemy (see sqlite_fast).
+        self._fast = (
+            FastRowWriter(db.sqlite_path, _EXECUTIONS, db.write_lock)
+            if db.sqlite_path and db.write_lock is not None
+            else None
+        )
+
+    def close(self) -> None:
+        if self._fast is not None:
+            self._fast.close()
 
     # -- projects ------------------------------------------------------------------------
 
@@ -80,14 +91,13 @@ class MetadataStore:
 
     def create_execution(self, row: ExecutionRow) -> None:
         values = {column.key: getattr(row, column.key) for column in _EXECUTIONS.columns}
+        if self._fast is not None:
+            self._fast.insert(values)
+            return
 
-        def write() -> None:
+        def write() -> None:  # a retry after a lost acknowledgement finds the row: no-op
             with self.db.connection() as connection:
-                exists = connection.execute(
-                    select(_EXECUTIONS.c.id).where(_EXECUTIONS.c.id == row.id)
-                ).first()
-                if exists is None:
-                    connection.execute(_INSERT_EXECUTION, values)
+                connection.execute(_insert_ignoring_duplicates(connection, _EXECUTIONS), values)
 
         self.db.retrying(write)
 
@@ -110,6 +120,10 @@ class MetadataStore:
 
     def update_execution(self, execution_id: str, fields: dict[str, Any]) -> None:
         """Change some columns of an execution."""
+        if self._fast is not None:
+            if self._fast.update(execution_id, {**fields, "updated_at": utcnow()}) == 0:
+                raise ExecutionNotFoundError(_missing(execution_id))
+            return
         parameters = {**fields, "updated_at": utcnow(), "execution_id": execution_id}
 
         def write() -> int:

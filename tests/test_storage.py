@@ -1,0 +1,73 @@
+"""The metadata store: migrations, and the SQLite fast path for execution rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, inspect
+
+from wtb_core.storage.database import Database
+from wtb_core.storage.metadata import MetadataStore
+from wtb_core.storage.tables import ExecutionRow
+
+
+def _values(execution_id: str) -> dict:
+    moment = datetime(2026, 11, 21, 13, 14, 15, 123456, tzinfo=UTC)
+    return {
+        "id": execution_id,
+        "project": "p",
+        "thread_id": f"wtb-{execution_id}",
+        "status": "paused",
+        "head_checkpoint_id": "cp",
+        "initial_state": {"query": "héllo ✓", "nested": {"a": [1, 2.5, None, True]}},
+        "state": {"answer": "x" * 300},
+        "error": None,
+        "variant_config": {"retriever": "bm25"},
+        "workflow_variant": None,
+        "project_version": "1.0",
+        "breakpoints": ["generate"],
+        "next_nodes": ["generate"],
+        "interrupts": [{"id": "i", "node": "n", "value": {"q": 1}}],
+        "parent_execution_id": None,
+        "parent_checkpoint_id": None,
+        "owner": "host:1",
+        "workspace": "/tmp/ws",
+        "duration_ms": 12.5,
+        "created_at": moment,
+        "updated_at": moment,
+    }
+
+
+def _read(store: MetadataStore, execution_id: str) -> dict:
+    row = store.get_execution(execution_id)
+    skip = {"id", "thread_id"}  # both embed the execution id
+    return {c.key: getattr(row, c.key) for c in ExecutionRow.__table__.columns if c.key not in skip}
+
+
+def test_fast_path_rows_read_back_exactly_like_sqlalchemy_rows(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'm.sqlite'}")
+    db.migrate()
+    store = MetadataStore(db)
+    store.create_execution(ExecutionRow(**_values("fast")))
+    with db.transaction() as session:  # the plain SQLAlchemy path
+        session.execute(insert(ExecutionRow.__table__), _values("orm"))
+    assert _read(store, "fast") == _read(store, "orm")
+
+    change = {"status": "completed", "state": {"answer": "done"}, "error": "E: x"}
+    store.update_execution("fast", change)
+    store.create_execution(ExecutionRow(**_values("fast")))  # same id again: ignored
+    fast = _read(store, "fast")
+    assert fast["status"] == "completed" and fast["state"] == {"answer": "done"}
+    assert fast["initial_state"] == _values("x")["initial_state"]
+    store.close()
+    db.close()
+
+
+def test_migrations_create_every_table_once(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'm.sqlite'}")
+    db.migrate()
+    db.migrate()  # idempotent
+    tables = set(inspect(db.write_engine).get_table_names())
+    assert {"projects", "executions", "audit_events", "batches", "batch_rows"} <= tables
+    assert {"file_commits", "file_snapshots", "alembic_version"} <= tables
+    db.close()
