@@ -424,3 +424,11 @@ def test_junit_xml_counts_and_contents(tmp_path):
 def test_junit_xml_of_no_rows():
     root = ET.fromstring(junit_xml("empty", []).encode())
     assert root.get("tests") == "0" and root.findall("testsuite") == []
+
+
+def test_pass_fail_metrics_get_a_wilson_interval_inside_0_1():
+    rows = [row(0, case, scores={"exact": float(case < 5)}) for case in range(6)]
+    stats = compare(rows).combinations[0].metrics["exact"]
+    assert stats.mean == pytest.approx(5 / 6)
+    assert stats.ci == pytest.approx(wilson_interval(5, 6))
+    assert stats.ci[0] >= 0.0 and stats.ci[1] <= 1.0

@@ -6,8 +6,9 @@ depend on which other metrics exist):
 
 * success and pass rates: Wilson score interval over rows;
 * metric means: repetitions are averaged per case first, then the mean over cases with a
-  Student t interval (t quantile from the regularized incomplete beta function, no SciPy);
-  non-finite scores are ignored;
+  Student t interval (t quantile from the regularized incomplete beta function, no SciPy),
+  or a Wilson interval when every case scored exactly 0 or 1 (a proportion: the interval
+  stays inside [0, 1]); non-finite scores are ignored;
 * latency p50/p95: linearly interpolated percentiles of the completed rows' ``duration_ms``;
 * paired deltas: rows are paired on ``(case_index, repetition)``, averaged per case, and the
   per-case differences (other − baseline) get a percentile bootstrap CI of their mean
@@ -379,9 +380,11 @@ def _metric_stats(
             means.append(sum(values) / len(values))
     if not means:
         return None
-    return MetricStats(
-        n_cases=len(means), mean=float(np.mean(means)), ci=t_interval(means, confidence)
-    )
+    if all(m in (0.0, 1.0) for m in means):  # pass/fail per case: a proportion
+        ci = wilson_interval(int(sum(means)), len(means), confidence)
+    else:
+        ci = t_interval(means, confidence)
+    return MetricStats(n_cases=len(means), mean=float(np.mean(means)), ci=ci)
 
 
 def _repetition_stats(cases: dict[int, list[BatchRow]]) -> dict[str, Any]:
