@@ -6,13 +6,25 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, type_coerce, update
+from sqlalchemy import (
+    Text,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from wtb_core.errors import ExecutionNotFoundError
-from wtb_core.storage.database import Database
+from wtb_core.storage.database import Database, json_dumps
 from wtb_core.storage.sqlite_fast import FastRowWriter
 from wtb_core.storage.tables import (
     AuditEventRow,
@@ -30,6 +42,8 @@ _EXECUTIONS = ExecutionRow.__table__
 _INSERT_EXECUTION = insert(_EXECUTIONS)
 _UPDATE_EXECUTION = update(_EXECUTIONS).where(_EXECUTIONS.c.id == bindparam("execution_id"))
 _INSERT_EVENTS = insert(AuditEventRow.__table__)
+_FILE_COMMITS = FileCommitRecord.__table__
+_FILE_SNAPSHOTS = FileSnapshotRecord.__table__
 _BATCHES = BatchRecord.__table__
 _BATCH_ROWS = BatchCellRecord.__table__
 
@@ -254,39 +268,49 @@ class MetadataStore:
     # -- file snapshots (written by file-tracker plugins) -----------------------------------
 
     def save_file_snapshot(
-        self, execution_id: str, checkpoint_id: str, commit_id: str, manifest: dict[str, Any]
+        self,
+        execution_id: str,
+        checkpoint_id: str,
+        commit_id: str,
+        manifest: dict[str, Any],
+        manifest_json: str | None = None,
     ) -> None:
-        """Store the commit (once per distinct manifest) and link it to the checkpoint."""
+        """Store the commit (once per distinct manifest) and link it to the checkpoint.
+
+        ``manifest_json`` is the manifest already encoded as JSON, when the caller has it
+        (a tracker hashes that text for the commit id): it is stored as it is.
+        """
         now = utcnow()
-        with self.db.transaction() as session:
-            known = select(FileCommitRecord.id).where(FileCommitRecord.id == commit_id)
-            if session.scalar(known) is None:  # never load a stored manifest just to check
-                session.add(
-                    FileCommitRecord(
+        with self.db.connection() as connection:
+            known = select(_FILE_COMMITS.c.id).where(_FILE_COMMITS.c.id == commit_id)
+            if connection.execute(known).first() is None:  # never load a manifest to check
+                encoded = manifest_json if manifest_json is not None else json_dumps(manifest)
+                connection.execute(
+                    insert(_FILE_COMMITS).values(
                         id=commit_id,
-                        manifest=manifest,
+                        manifest=_json_text(connection, encoded),
                         file_count=len(manifest),
                         total_bytes=sum(entry.get("size", 0) for entry in manifest.values()),
                         created_at=now,
                     )
                 )
-            link = session.scalar(
-                select(FileSnapshotRecord).where(
-                    FileSnapshotRecord.execution_id == execution_id,
-                    FileSnapshotRecord.checkpoint_id == checkpoint_id,
+            linked = connection.execute(
+                update(_FILE_SNAPSHOTS)
+                .where(
+                    _FILE_SNAPSHOTS.c.execution_id == execution_id,
+                    _FILE_SNAPSHOTS.c.checkpoint_id == checkpoint_id,
                 )
-            )
-            if link is None:
-                session.add(
-                    FileSnapshotRecord(
+                .values(commit_id=commit_id)
+            ).rowcount
+            if not linked:
+                connection.execute(
+                    insert(_FILE_SNAPSHOTS).values(
                         execution_id=execution_id,
                         checkpoint_id=checkpoint_id,
                         commit_id=commit_id,
                         created_at=now,
                     )
                 )
-            else:
-                link.commit_id = commit_id
 
     def file_snapshots(
         self, execution_id: str
@@ -379,6 +403,13 @@ class MetadataStore:
             result = session.execute(delete(ExecutionRow).where(ExecutionRow.id == execution_id))
             if result.rowcount == 0:
                 raise ExecutionNotFoundError(_missing(execution_id))
+
+
+def _json_text(connection: Any, encoded: str) -> Any:
+    """Already-encoded JSON as a value of a JSON column (not encoded a second time)."""
+    if connection.dialect.name == "postgresql":
+        return cast(literal(encoded, Text), JSONB)
+    return literal(encoded, Text)
 
 
 def _insert_ignoring_duplicates(connection: Any, table: Any) -> Any:

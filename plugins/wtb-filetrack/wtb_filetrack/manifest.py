@@ -34,9 +34,13 @@ def fragment(path: str, entry: Entry) -> str:
     return json.dumps({path: entry}, sort_keys=True, separators=(",", ":"))[1:-1]
 
 
-def commit_id_of(fragments: Mapping[str, str]) -> str:
-    """The commit id of the manifest whose entries' fragments are ``fragments``."""
-    text = "{" + ",".join([fragments[path] for path in sorted(fragments)]) + "}"
+def canonical_json(fragments: Mapping[str, str]) -> str:
+    """The canonical JSON of the manifest whose entries' fragments are ``fragments``."""
+    return "{" + ",".join([fragments[path] for path in sorted(fragments)]) + "}"
+
+
+def commit_id_of(text: str) -> str:
+    """The commit id of a manifest: the SHA-256 of its canonical JSON."""
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -48,7 +52,7 @@ def link_digest(target: str) -> str:
 def to_snapshot(
     checkpoint_id: str, commit: str, manifest: Manifest, created_at: datetime
 ) -> FileSnapshot:
-    return FileSnapshot(
+    return FileSnapshot.model_construct(  # built from trusted values, many files: no re-check
         checkpoint_id=checkpoint_id,
         commit_id=commit,
         files={

@@ -20,7 +20,7 @@ from wtb_core.storage.metadata import MetadataStore
 from wtb_filetrack import records, workspaces
 from wtb_filetrack.blobs import BlobStore
 from wtb_filetrack.locations import repository_path, workspaces_path
-from wtb_filetrack.manifest import commit_id_of, to_snapshot
+from wtb_filetrack.manifest import canonical_json, commit_id_of, to_snapshot
 from wtb_filetrack.restore import Target, restore
 from wtb_filetrack.scan import IgnoreRules, StatCache, scan, tracked_roots
 from wtb_filetrack.snapshot import build_manifest
@@ -67,8 +67,11 @@ class CasFileTracker:
         manifest, fragments = build_manifest(
             workspace, found, cache, self.store_for(config), incremental
         )
-        commit = commit_id_of(fragments)
-        self.metadata.save_file_snapshot(execution.execution_id, checkpoint_id, commit, manifest)
+        text = canonical_json(fragments)
+        commit = commit_id_of(text)
+        self.metadata.save_file_snapshot(
+            execution.execution_id, checkpoint_id, commit, manifest, manifest_json=text
+        )
         self.metadata.delete_file_snapshots(execution.execution_id, config.max_snapshots)
         return to_snapshot(checkpoint_id, commit, manifest, datetime.now(UTC))
 

@@ -158,3 +158,23 @@ def test_an_unreachable_server_or_bad_credentials_fail_fast_naming_it(monkeypatc
         production_bench()
     assert time.monotonic() - start < 10
     assert why in str(raised.value)
+
+
+def test_file_commits_store_pre_encoded_manifests_as_jsonb(pg_url):
+    from wtb_core.storage.database import Database
+    from wtb_core.storage.metadata import MetadataStore
+
+    db = Database(pg_url)
+    db.migrate()
+    store = MetadataStore(db)
+    manifest = {"out/a.txt": {"hash": "ab" * 32, "size": 3, "mode": 420}}
+    text = '{"out/a.txt":{"hash":"' + "ab" * 32 + '","mode":420,"size":3}}'
+    store.save_file_snapshot("e1", "cp1", "c1", manifest, manifest_json=text)
+    store.save_file_snapshot("e1", "cp1", "c1", manifest)  # same commit, same link: no-op
+    assert store.file_commit("c1") == manifest
+    assert store.file_snapshot_links("e1") == {"cp1": "c1"}
+    with psycopg.connect(pg_url) as conn:
+        kind = conn.execute("SELECT jsonb_typeof(manifest) FROM file_commits").fetchone()[0]
+    assert kind == "object"
+    store.close()
+    db.close()
