@@ -6,13 +6,13 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
 
+from tests.cli_helpers import Invoke, as_json, assert_error, cli, ok
 from wtb_core import hookimpl
 from wtb_core.cli.app import build_app
 from wtb_core.registry import PluginRegistry
@@ -21,41 +21,11 @@ RAG = "wtb_core.demo.rag:create_rag_graph"
 LOOPING = json.dumps({"question": "How do I undo a run?"})  # grade loops back once
 DIRECT = json.dumps({"question": "What is LangGraph?"})  # enough documents at once
 
-Invoke = Callable[..., Result]
-
 
 @pytest.fixture
 def wtb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     """``wtb(*args)``: run the CLI on this test's own data directory."""
-    monkeypatch.setenv("WTB_LOAD_PLUGINS", "")
-    monkeypatch.setenv("COLUMNS", "200")  # rich tables wide enough not to wrap names
-    app = build_app()
-    runner = CliRunner()
-    data_dir = tmp_path / "wtb-data"
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(app, ["--data-dir", str(data_dir), *args])
-
-    return invoke
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def as_json(wtb: Invoke, *args: str) -> Any:
-    return json.loads(ok(wtb("--json", *args)).stdout)
-
-
-def assert_error(result: Result, *fragments: str) -> None:
-    """Exit 1 and exactly one ``error:`` line on stderr, no traceback."""
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in lines[0]
+    return cli(tmp_path / "wtb-data", monkeypatch)
 
 
 def run_looping(wtb: Invoke) -> dict[str, Any]:

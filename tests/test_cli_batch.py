@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
+from tests.cli_helpers import Invoke, as_json, assert_error, cli, ok
 from wtb_core import WorkflowProject, WTBTestBench
 from wtb_core.batch.service import BatchProgress
-from wtb_core.cli.app import build_app
 
 YAML = str(Path(__file__).parent / "yaml_fixtures" / "bench_project.yaml")
 OTHER_YAML = str(Path(__file__).parent / "yaml_fixtures" / "rag_project.yaml")
@@ -29,8 +27,6 @@ CASES = [
 MATRIX = "- {}\n- {retriever: bm25_retriever}\n- {_workflow: rag_with_reranker}\n"
 LABELS = ["default", "retriever=bm25_retriever", "_workflow=rag_with_reranker"]
 
-Invoke = Callable[..., Result]
-
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
@@ -40,15 +36,7 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def wtb(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
     """``wtb(*args)``: run the CLI on this test's own data directory."""
-    monkeypatch.setenv("WTB_LOAD_PLUGINS", "")
-    monkeypatch.setenv("COLUMNS", "200")  # rich tables wide enough not to wrap labels
-    app = build_app()
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(app, ["--data-dir", str(data_dir), *args])
-
-    return invoke
+    return cli(data_dir, monkeypatch)
 
 
 @pytest.fixture
@@ -60,25 +48,6 @@ def files(tmp_path: Path) -> dict[str, str]:
     matrix = tmp_path / "matrix.yaml"
     matrix.write_text(MATRIX)
     return {"cases": str(cases), "matrix": str(matrix)}
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def as_json(wtb: Invoke, *args: str) -> Any:
-    return json.loads(ok(wtb("--json", *args)).stdout)
-
-
-def assert_error(result: Result, *fragments: str) -> None:
-    """Exit 1 and exactly one ``error:`` line on stderr, no traceback."""
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 def batch(wtb: Invoke, files: dict[str, str], *extra: str) -> Result:
