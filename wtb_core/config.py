@@ -50,9 +50,6 @@ class StackConfig(BaseSettings):
     data_dir: Path = Field(DEFAULT_DATA_DIR, description="Embedded databases and files")
     ray_address: str | None = Field(None, description="Ray cluster address for wtb-ray")
     pool_size: int = Field(10, ge=1, description="Connection pool size of server databases")
-    api_host: str = "127.0.0.1"
-    api_port: int = 8765
-    api_token: str | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -114,8 +111,6 @@ class EnvironmentConfig(BaseModel):
     variant_environments: dict[str, EnvSpec] = Field(
         default_factory=dict, description='Keys "node:variant" or "_workflow:variant"'
     )
-    reuse_existing: bool = True
-    cleanup_on_exit: bool = False
 
 
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")

@@ -23,6 +23,7 @@ from wtb_core.engine.graphs import GraphTemplate, _swap_node, copy_builder, temp
 from wtb_core.errors import ProjectError
 
 DEFAULT_VARIANT = "default"
+WORKFLOW_KEY = "_workflow"  # a variant-matrix key, and "_workflow:<name>" environments
 YAML_REF = "yaml:"
 INITIAL_VERSION = "1.0"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")

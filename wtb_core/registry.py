@@ -70,8 +70,6 @@ KNOWN_PROVIDERS: dict[tuple[str, str], str] = {
     ("file_tracker", "cas"): "wtb-filetrack",
 }
 
-BROADCAST_HOOKS = ("wtb_on_event", "wtb_register_commands", "wtb_register_routes")
-
 
 @dataclass(frozen=True)
 class Registration:
@@ -240,10 +238,6 @@ class PluginRegistry:
     def call_broadcast(self, hook: str, **kwargs: Any) -> None:
         """Call a broadcast hook (``wtb_register_commands`` / ``wtb_register_routes``)."""
         getattr(self.pm.hook, hook)(**kwargs)
-
-    @property
-    def has_event_listeners(self) -> bool:
-        return bool(self._event_listeners)
 
     # -- description -------------------------------------------------------------------
 

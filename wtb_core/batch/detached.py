@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from wtb_core.batch.models import Cell, DetachedResult
-from wtb_core.batch.scoring import Evaluator, make_row, score
+from wtb_core.batch.scoring import Evaluator, make_row, score, split_combination
 from wtb_core.builtins.file_trackers import NoFileTracker
 from wtb_core.checkpoint_stores import thread_config
 from wtb_core.config import StackConfig
@@ -30,8 +30,6 @@ from wtb_core.engine.graph_cache import GraphCache, NodeWrapper, environment_wra
 from wtb_core.project import WorkflowProject
 from wtb_core.registry import PluginRegistry
 from wtb_core.storage.metadata import utcnow
-
-WORKFLOW_KEY = "_workflow"
 
 
 class DetachedExecutor:
@@ -71,8 +69,7 @@ class DetachedExecutor:
         workspace: Path | None = None,
     ) -> DetachedResult:
         """Run (or resume) one cell as execution ``execution_id`` and score it."""
-        nodes = {k: v for k, v in cell.combination.items() if k != WORKFLOW_KEY}
-        workflow_variant = cell.combination.get(WORKFLOW_KEY)
+        nodes, workflow_variant = split_combination(cell.combination)
         version = project.current_version
         graph = self.graphs.get(project, nodes, workflow_variant, version)
         thread_id = f"wtb-{execution_id}"

@@ -12,7 +12,6 @@ from wtb_core.domain.models import ExecutionStatus
 
 
 class BatchStatus(StrEnum):
-    PENDING = "pending"
     RUNNING = "running"
     COMPLETED = "completed"  # every cell has a row (some rows may be failed cells)
     CANCELLED = "cancelled"

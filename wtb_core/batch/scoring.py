@@ -7,11 +7,10 @@ from typing import Any
 
 from wtb_core.batch.models import BatchRow, Cell
 from wtb_core.domain.models import ExecutionResult, TestCase
+from wtb_core.project import DEFAULT_VARIANT, WORKFLOW_KEY
 from wtb_core.storage.metadata import utcnow
 
 Evaluator = Callable[[TestCase, ExecutionResult], Any]
-WORKFLOW_KEY = "_workflow"
-DEFAULT_VARIANT = "default"
 
 
 def combination_label(combination: Mapping[str, str]) -> str:
@@ -19,6 +18,12 @@ def combination_label(combination: Mapping[str, str]) -> str:
     chosen = [(k, v) for k, v in combination.items() if v != DEFAULT_VARIANT]
     chosen.sort(key=lambda kv: (kv[0] != WORKFLOW_KEY, kv[0]))
     return ", ".join(f"{k}={v}" for k, v in chosen) or DEFAULT_VARIANT
+
+
+def split_combination(combination: Mapping[str, str]) -> tuple[dict[str, str], str | None]:
+    """A matrix row as ``({node: variant}, workflow variant or None)``."""
+    nodes = {k: v for k, v in combination.items() if k != WORKFLOW_KEY}
+    return nodes, combination.get(WORKFLOW_KEY)
 
 
 def score(

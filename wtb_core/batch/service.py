@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from wtb_core.batch.models import BatchRow, BatchStatus, Cell, DetachedResult
 from wtb_core.batch.scoring import (
-    WORKFLOW_KEY,
     Evaluator,
     cell_fields,
     combination_label,
     make_row,
     score,
+    split_combination,
 )
 from wtb_core.domain.models import ExecutionStatus, TestCase
 from wtb_core.errors import ConfigurationError, InvalidStateError, WTBError
@@ -216,7 +216,11 @@ class BatchService:
         return BatchTestResult(record, rows, self._status(record))
 
     def list(self, project: str | None = None) -> list[BatchTestResult]:
-        return [self.get(r.id) for r in self._bench.stack.metadata.list_batches(project)]
+        metadata = self._bench.stack.metadata
+        return [
+            BatchTestResult(r, [_row(x) for x in metadata.batch_rows(r.id)], self._status(r))
+            for r in metadata.list_batches(project)
+        ]
 
     # -- driving -------------------------------------------------------------------------
 
@@ -317,8 +321,7 @@ class BatchService:
                     f"{type(combination).__name__}"
                 )
             row = {str(k): str(v) for k, v in combination.items()}
-            nodes = {k: v for k, v in row.items() if k != WORKFLOW_KEY}
-            project.resolve_variants(nodes, row.get(WORKFLOW_KEY))
+            project.resolve_variants(*split_combination(row))
             label = combination_label(row)
             if label in labels:
                 raise ConfigurationError(
@@ -384,7 +387,7 @@ class BatchService:
         return record
 
     def _stored_status(self, batch_id: str) -> BatchStatus:
-        return BatchStatus(self._record(batch_id).status)
+        return BatchStatus(self._bench.stack.metadata.batch_status(batch_id))
 
     def _status(self, record: BatchRecord) -> BatchStatus:
         status = BatchStatus(record.status)
@@ -489,11 +492,9 @@ def run_cell(
 ) -> BatchRow:
     """Run one cell as a real execution (in ``workspace`` when given) and score it.
     Never raises for the workflow's failures: they become a failed row."""
-    nodes = {k: v for k, v in cell.combination.items() if k != WORKFLOW_KEY}
+    nodes, workflow_variant = split_combination(cell.combination)
     try:
-        result = bench.run(
-            project, cell.inputs, nodes, cell.combination.get(WORKFLOW_KEY), workspace=workspace
-        )
+        result = bench.run(project, cell.inputs, nodes, workflow_variant, workspace=workspace)
     except WTBError as exc:
         return BatchRow(
             **cell_fields(cell), status=ExecutionStatus.FAILED, error=str(exc), finished_at=utcnow()

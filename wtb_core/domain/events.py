@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from wtb_core.domain.models import AuditEntry, Severity
+from wtb_core.domain.models import Severity
 
 
 class EventType(StrEnum):
@@ -60,15 +60,3 @@ class Event:
     @property
     def severity(self) -> Severity:
         return _SEVERITY.get(self.type, Severity.INFO)
-
-    def to_audit_entry(self) -> AuditEntry:
-        return AuditEntry(
-            timestamp=self.timestamp,
-            event_type=self.type.value,
-            severity=self.severity,
-            execution_id=self.execution_id,
-            node=self.node,
-            checkpoint_id=self.checkpoint_id,
-            message=self.message,
-            data=self.data,
-        )

@@ -17,10 +17,6 @@ class ExecutionStatus(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
 
-    @property
-    def is_final(self) -> bool:
-        return self in (ExecutionStatus.COMPLETED, ExecutionStatus.CANCELLED)
-
 
 class PendingInterrupt(BaseModel):
     """An ``interrupt()`` waiting for its answer; answer it with ``bench.resume(resume=...)``."""

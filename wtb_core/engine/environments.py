@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from wtb_core.config import EnvironmentConfig, EnvSpec
-
-WORKFLOW_KEY = "_workflow"
+from wtb_core.project import WORKFLOW_KEY
 
 
 def merge_env(base: EnvSpec | None, override: EnvSpec | None) -> EnvSpec | None:

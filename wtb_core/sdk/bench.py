@@ -20,7 +20,7 @@ from langgraph.errors import InvalidUpdateError
 from langgraph.types import Command
 
 from wtb_core.batch.service import BatchProgress, BatchService, BatchTestResult
-from wtb_core.checkpoint_stores import thread_config
+from wtb_core.checkpoint_stores import lineage, thread_config
 from wtb_core.config import EnvironmentConfig, ExecutionConfig, FileTrackingConfig, StackConfig
 from wtb_core.domain.events import Event, EventType
 from wtb_core.domain.models import (
@@ -497,11 +497,11 @@ class WTBTestBench:
         try:
             tracked_source = self._tracked(proj, source)
             if tracked_source is not None:
-                lineage = list_checkpoints(graph, row.thread_id, checkpoint_id)
+                chain = lineage(store.saver, row.thread_id, checkpoint_id)
                 self._stack.file_tracker.link_fork(
                     tracked_source,
                     self._tracked(proj, row),
-                    [c.checkpoint_id for c in lineage],
+                    [tup.config["configurable"]["checkpoint_id"] for tup in chain],
                 )
             if updates:
                 row.head_checkpoint_id = self._apply_update(graph, row, updates, as_node)

@@ -187,15 +187,16 @@ class Database:
     def retrying(self, write: Callable[[], T]) -> T:
         """Run ``write`` (one whole transaction) again when the server dropped the connection
         under it; the pool replaces the dead connection. ``write`` must be idempotent."""
-        for attempt in range(RETRIES_ON_DISCONNECT + 1):
+        attempts = 0
+        while True:
             try:
                 return write()
             except StorageError as exc:
                 cause = exc.__cause__
                 dropped = isinstance(cause, DBAPIError) and cause.connection_invalidated
-                if not dropped or attempt == RETRIES_ON_DISCONNECT:
+                attempts += 1
+                if not dropped or attempts > RETRIES_ON_DISCONNECT:
                     raise
-        raise AssertionError("unreachable")
 
     @contextlib.contextmanager
     def reader(self) -> Iterator[Session]:

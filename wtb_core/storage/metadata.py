@@ -223,6 +223,11 @@ class MetadataStore:
         with self.db.reader() as session:
             return session.get(BatchRecord, batch_id)
 
+    def batch_status(self, batch_id: str) -> str:
+        """Only the stored status of a batch (what a running batch polls for a cancel)."""
+        with self.db.reader() as session:
+            return session.scalar(select(BatchRecord.status).where(BatchRecord.id == batch_id))
+
     def list_batches(self, project: str | None = None) -> list[BatchRecord]:
         """Batches, newest first."""
         query = select(BatchRecord).order_by(BatchRecord.created_at.desc())
