@@ -86,6 +86,11 @@ class FileTrackingConfig(BaseModel):
     repository_path: str | None = None
     snapshot_strategy: Literal["full", "incremental"] = "incremental"
     max_snapshots: int = Field(100, ge=1)
+    change_notifications: bool = Field(
+        True,
+        description="incremental snapshots look only at the paths the OS reports changed "
+        "(Linux inotify); turn off for network file systems written from other hosts",
+    )
 
 
 class EnvSpec(BaseModel):

@@ -19,6 +19,7 @@ import pathspec
 
 from wtb_core.errors import ConfigurationError
 from wtb_filetrack.manifest import Entry
+from wtb_filetrack.monitor import ChangeMonitor
 
 PERMISSIONS = 0o777
 """The mode bits a manifest records."""
@@ -67,6 +68,7 @@ class IgnoreRules:
     """Gitignore patterns with memoised answers (they depend on the path alone)."""
 
     def __init__(self, patterns: Sequence[str]) -> None:
+        self.patterns = tuple(patterns)
         self.spec = pathspec.GitIgnoreSpec.from_lines(patterns)
         self.memo: dict[str, bool] = {}
         self._dirs: dict[str, bool] = {"": False}
@@ -155,10 +157,11 @@ def scan(
     rules: IgnoreRules,
     excluded: frozenset[str],
     cache: StatCache | None = None,
+    monitor: ChangeMonitor | None = None,
 ) -> Scan:
     """Every tracked regular file (with its lstat, or its ``cache`` entry), symbolic link
     (with its target) and directory under ``roots``; ``excluded`` holds absolute
-    directories never entered."""
+    directories never entered. A ``monitor`` watches each directory before it is listed."""
     found = Scan(started_ns=time.time_ns())
     cached = cache.files if cache is not None else {}
     for root in roots:
@@ -173,7 +176,7 @@ def scan(
             continue
         if root and rules.dir_ignored(root):
             continue
-        _walk(found, top, root, rules, excluded, cached)
+        walk(found, top, root, rules, excluded, cached, monitor)
     return found
 
 
@@ -184,16 +187,18 @@ def _add(found: Scan, rel: str, path: str, st: os.stat_result) -> None:
         found.links[rel] = os.readlink(path)
 
 
-def _walk(
+def walk(
     found: Scan,
     top: str,
     top_rel: str,
     rules: IgnoreRules,
     excluded: frozenset[str],
     cached: dict[str, Cached],
+    monitor: ChangeMonitor | None = None,
+    top_is_root: bool = True,
 ) -> None:
-    """The hot loop of an incremental snapshot: one ``lstat`` per file, nothing more for a
-    file the stat cache vouches for."""
+    """The hot loop of a scan: one ``lstat`` per file, nothing more for a file the stat
+    cache vouches for. ``top_is_root``: ``top`` is a tracked root (for the monitor)."""
     if top in excluded:
         return
     found.dirs.add(top_rel)
@@ -202,6 +207,8 @@ def _walk(
     memo, matches = rules.memo, rules.matches
     while stack:
         path, rel = stack.pop()
+        if monitor is not None:
+            monitor.watch(path, rel, root=top_is_root and rel == top_rel)
         try:
             entries = list(os.scandir(path))
         except (FileNotFoundError, NotADirectoryError):

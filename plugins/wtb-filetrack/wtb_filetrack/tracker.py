@@ -1,8 +1,9 @@
 """The ``cas`` file tracker: snapshots in a content-addressed store, linked to checkpoints.
 
-One tracker serves a bench and every execution in it, from many threads at once: the
-stat caches are per workspace, blob writes are atomic, and every metadata write is one
-transaction of the kernel's ``MetadataStore``.
+One tracker serves a bench and every execution in it, from many threads at once: each
+workspace has its own stat cache and change monitor (``tree.TrackedTree``, used under its
+lock), blob writes are atomic, and every metadata write is one transaction of the kernel's
+``MetadataStore``.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from wtb_filetrack.blobs import BlobStore
 from wtb_filetrack.locations import repository_path, workspaces_path
 from wtb_filetrack.manifest import canonical_json, commit_id_of, to_snapshot
 from wtb_filetrack.restore import Target, restore
-from wtb_filetrack.scan import IgnoreRules, StatCache, scan, tracked_roots
+from wtb_filetrack.scan import IgnoreRules, tracked_roots
 from wtb_filetrack.snapshot import build_manifest
+from wtb_filetrack.tree import TrackedTree
 
 
 class CasFileTracker:
@@ -37,7 +39,7 @@ class CasFileTracker:
         self.data_dir = config.data_dir.resolve()
         self._stores: dict[Path, BlobStore] = {}
         self._rules: dict[tuple[str, ...], IgnoreRules] = {}
-        self._caches: dict[str, StatCache] = {}
+        self._trees: dict[str, TrackedTree] = {}
         self._workspace_roots = {workspaces_path(self.data_dir, FileTrackingConfig())}
         self._lock = threading.Lock()
 
@@ -48,25 +50,25 @@ class CasFileTracker:
         execution's newest ``max_snapshots`` links."""
         config = execution.config
         workspace = str(execution.workspace)
-        roots = tracked_roots(config.tracked_paths)
-        cache = self._cache_for(workspace)
         incremental = config.snapshot_strategy == "incremental"
-        try:
-            found = scan(
-                workspace,
-                roots,
-                self._rules_for(config),
-                self._excluded(config),
-                cache if incremental else None,
+        tree = self._tree_for(workspace)
+        with tree.lock:
+            try:
+                found = tree.scan(
+                    tracked_roots(config.tracked_paths),
+                    self._rules_for(config),
+                    self._excluded(config),
+                    incremental,
+                    config.change_notifications,
+                )
+            except OSError as exc:
+                raise WTBError(
+                    f"cannot snapshot the tracked files in {workspace}: {exc}; make them "
+                    "readable or add them to FileTrackingConfig.ignore_patterns"
+                ) from exc
+            manifest, fragments = build_manifest(
+                workspace, found, tree.cache, self.store_for(config), incremental
             )
-        except OSError as exc:
-            raise WTBError(
-                f"cannot snapshot the tracked files in {workspace}: {exc}; make them readable "
-                "or add them to FileTrackingConfig.ignore_patterns"
-            ) from exc
-        manifest, fragments = build_manifest(
-            workspace, found, cache, self.store_for(config), incremental
-        )
         text = canonical_json(fragments)
         commit = commit_id_of(text)
         self.metadata.save_file_snapshot(
@@ -102,7 +104,9 @@ class CasFileTracker:
             f"the files of execution {execution.execution_id} at checkpoint {snapshot_cp} "
             f"(commit {commit[:12]})"
         )
-        restore(target, manifest, self._cache_for(workspace), self.store_for(config), what)
+        tree = self._tree_for(workspace)
+        with tree.lock:
+            restore(target, manifest, tree.cache, self.store_for(config), what)
 
     def link_fork(
         self, source: TrackedExecution, target: TrackedExecution, checkpoint_ids: Sequence[str]
@@ -125,12 +129,19 @@ class CasFileTracker:
     def discard_workspace(self, workspace: Path) -> None:
         with self._lock:
             roots = sorted(self._workspace_roots)
-            self._caches.pop(str(workspace), None)
+            tree = self._trees.pop(str(workspace), None)
+        if tree is not None:
+            with tree.lock:
+                tree.close()
         workspaces.discard(workspace.resolve(), roots)
 
     def close(self) -> None:
         with self._lock:
-            self._caches.clear()
+            trees = list(self._trees.values())
+            self._trees.clear()
+        for tree in trees:
+            with tree.lock:
+                tree.close()
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -150,12 +161,12 @@ class CasFileTracker:
                 rules = self._rules[key] = IgnoreRules(key)
             return rules
 
-    def _cache_for(self, workspace: str) -> StatCache:
+    def _tree_for(self, workspace: str) -> TrackedTree:
         with self._lock:
-            cache = self._caches.get(workspace)
-            if cache is None:
-                cache = self._caches[workspace] = StatCache()
-            return cache
+            tree = self._trees.get(workspace)
+            if tree is None:
+                tree = self._trees[workspace] = TrackedTree(workspace)
+            return tree
 
     def _excluded(self, config: FileTrackingConfig) -> frozenset[str]:
         """WTB's own directories, never tracked even inside a tracked root."""
