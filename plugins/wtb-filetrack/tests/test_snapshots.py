@@ -90,14 +90,22 @@ def test_blobs_are_read_only_and_named_by_their_hash(bench, docs, data_dir):
             assert hashlib.sha256(blob.read_bytes()).hexdigest() == name
 
 
-def test_incremental_snapshots_hash_only_the_files_that_changed(bench, workspace, files, counted):
+@pytest.fixture(params=[True, False], ids=["notifications", "stat-scan"])
+def tracking(request) -> FileTrackingConfig:
+    """``out/`` tracked incrementally, with and without the change monitor."""
+    return TRACKING.model_copy(update={"change_notifications": request.param})
+
+
+def test_incremental_snapshots_hash_only_the_files_that_changed(
+    bench, workspace, files, counted, tracking
+):
     out = workspace / "out"
     for i in range(20):
         (out / f"d{i % 3}").mkdir(parents=True, exist_ok=True)
         (out / f"d{i % 3}" / f"f{i}.txt").write_text(f"file {i}")
     files.age(workspace)
     tracker = bench.stack.file_tracker
-    execution = TrackedExecution("e1", "p", TRACKING, workspace)
+    execution = TrackedExecution("e1", "p", tracking, workspace)
     tracker.snapshot(execution, "cp1")
     assert len(counted) == 20
 
@@ -111,20 +119,20 @@ def test_incremental_snapshots_hash_only_the_files_that_changed(bench, workspace
 
     counted.clear()
     full = TrackedExecution(
-        "e1", "p", TRACKING.model_copy(update={"snapshot_strategy": "full"}), workspace
+        "e1", "p", tracking.model_copy(update={"snapshot_strategy": "full"}), workspace
     )
     again = tracker.snapshot(full, "cp3")
     assert len(counted) == 21
     assert again.commit_id == second.commit_id
 
 
-def test_a_racily_clean_file_is_hashed_again(bench, workspace, counted):
+def test_a_racily_clean_file_is_hashed_again(bench, workspace, counted, tracking):
     out = workspace / "out"
     out.mkdir()
     racy = out / "racy.txt"
     racy.write_text("one")
     tracker = bench.stack.file_tracker
-    execution = TrackedExecution("e1", "p", TRACKING, workspace)
+    execution = TrackedExecution("e1", "p", tracking, workspace)
     first = tracker.snapshot(execution, "cp1")  # racy.txt was modified just now
 
     stat = racy.stat()

@@ -103,7 +103,7 @@ class TrackedTree:
         for root in roots:
             try:
                 st = os.lstat(os.path.join(self.workspace, root))
-            except FileNotFoundError:
+            except (FileNotFoundError, NotADirectoryError):
                 ids[root] = None
                 continue
             ids[root] = (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
@@ -127,7 +127,7 @@ class TrackedTree:
             path = os.path.join(self.workspace, rel)
             try:
                 st = os.lstat(path)
-            except FileNotFoundError:
+            except (FileNotFoundError, NotADirectoryError):
                 self._drop(rel, dirty)
                 continue
             self._drop(rel, dirty)
@@ -140,7 +140,7 @@ class TrackedTree:
                 view.files.add(rel)
                 dirty[rel] = st
             elif stat.S_ISLNK(st.st_mode):
-                with contextlib.suppress(FileNotFoundError):
+                with contextlib.suppress(FileNotFoundError, NotADirectoryError):
                     view.links[rel] = os.readlink(path)
         return Scan(
             started_ns,
@@ -203,7 +203,7 @@ class TrackedTree:
                 continue
             try:
                 st = os.lstat(os.path.join(self.workspace, rel))
-            except FileNotFoundError:
+            except (FileNotFoundError, NotADirectoryError):
                 st = None
             if st is not None and stat.S_ISREG(st.st_mode):
                 dirty[rel] = st
