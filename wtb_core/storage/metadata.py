@@ -7,31 +7,26 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    Text,
     and_,
     bindparam,
-    cast,
     delete,
     func,
     insert,
-    literal,
     select,
     type_coerce,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from wtb_core.errors import ExecutionNotFoundError
-from wtb_core.storage.database import Database, json_dumps
+from wtb_core.storage.database import Database, insert_ignoring_duplicates
+from wtb_core.storage.file_commits import FileCommitQueries
 from wtb_core.storage.sqlite_fast import FastRowWriter
 from wtb_core.storage.tables import (
     AuditEventRow,
     BatchCellRecord,
     BatchRecord,
     ExecutionRow,
-    FileCommitRecord,
     FileSnapshotRecord,
     ProjectRow,
 )
@@ -42,8 +37,6 @@ _EXECUTIONS = ExecutionRow.__table__
 _INSERT_EXECUTION = insert(_EXECUTIONS)
 _UPDATE_EXECUTION = update(_EXECUTIONS).where(_EXECUTIONS.c.id == bindparam("execution_id"))
 _INSERT_EVENTS = insert(AuditEventRow.__table__)
-_FILE_COMMITS = FileCommitRecord.__table__
-_FILE_SNAPSHOTS = FileSnapshotRecord.__table__
 _BATCHES = BatchRecord.__table__
 _BATCH_ROWS = BatchCellRecord.__table__
 
@@ -52,7 +45,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class MetadataStore:
+class MetadataStore(FileCommitQueries):
     """Reads and writes WTB's own records. Every method is one short transaction."""
 
     def __init__(self, db: Database) -> None:
@@ -111,7 +104,7 @@ class MetadataStore:
 
         def write() -> None:  # a retry after a lost acknowledgement finds the row: no-op
             with self.db.connection() as connection:
-                connection.execute(_insert_ignoring_duplicates(connection, _EXECUTIONS), values)
+                connection.execute(insert_ignoring_duplicates(connection, _EXECUTIONS), values)
 
         self.db.retrying(write)
 
@@ -242,7 +235,7 @@ class MetadataStore:
 
     def _add_batch_row(self, values: dict[str, Any]) -> None:
         with self.db.connection() as connection:
-            connection.execute(_insert_ignoring_duplicates(connection, _BATCH_ROWS), values)
+            connection.execute(insert_ignoring_duplicates(connection, _BATCH_ROWS), values)
 
     def replace_batch_rows(self, batch_id: str, keys: Sequence[tuple[int, int, int]]) -> None:
         """Delete the rows of these cells (to run them again)."""
@@ -270,136 +263,6 @@ class MetadataStore:
         with self.db.reader() as session:
             return list(session.scalars(query))
 
-    # -- file snapshots (written by file-tracker plugins) -----------------------------------
-
-    def save_file_snapshot(
-        self,
-        execution_id: str,
-        checkpoint_id: str,
-        commit_id: str,
-        manifest: dict[str, Any],
-        manifest_json: str | None = None,
-    ) -> None:
-        """Store the commit (once per distinct manifest) and link it to the checkpoint.
-
-        ``manifest_json`` is the manifest already encoded as JSON, when the caller has it
-        (a tracker hashes that text for the commit id): it is stored as it is.
-        """
-        now = utcnow()
-        with self.db.connection() as connection:
-            known = select(_FILE_COMMITS.c.id).where(_FILE_COMMITS.c.id == commit_id)
-            if connection.execute(known).first() is None:  # never load a manifest to check
-                encoded = manifest_json if manifest_json is not None else json_dumps(manifest)
-                connection.execute(
-                    insert(_FILE_COMMITS).values(
-                        id=commit_id,
-                        manifest=_json_text(connection, encoded),
-                        file_count=len(manifest),
-                        total_bytes=sum(entry.get("size", 0) for entry in manifest.values()),
-                        created_at=now,
-                    )
-                )
-            linked = connection.execute(
-                update(_FILE_SNAPSHOTS)
-                .where(
-                    _FILE_SNAPSHOTS.c.execution_id == execution_id,
-                    _FILE_SNAPSHOTS.c.checkpoint_id == checkpoint_id,
-                )
-                .values(commit_id=commit_id)
-            ).rowcount
-            if not linked:
-                connection.execute(
-                    insert(_FILE_SNAPSHOTS).values(
-                        execution_id=execution_id,
-                        checkpoint_id=checkpoint_id,
-                        commit_id=commit_id,
-                        created_at=now,
-                    )
-                )
-
-    def file_snapshots(
-        self, execution_id: str
-    ) -> list[tuple[FileSnapshotRecord, FileCommitRecord]]:
-        """An execution's snapshots with their commits, oldest first."""
-        query = (
-            select(FileSnapshotRecord, FileCommitRecord)
-            .join(FileCommitRecord, FileCommitRecord.id == FileSnapshotRecord.commit_id)
-            .where(FileSnapshotRecord.execution_id == execution_id)
-            .order_by(FileSnapshotRecord.id)
-        )
-        with self.db.reader() as session:
-            return [(link, commit) for link, commit in session.execute(query)]
-
-    def file_snapshot_links(self, execution_id: str) -> dict[str, str]:
-        """An execution's snapshots as ``{checkpoint_id: commit_id}`` (no manifests)."""
-        query = select(FileSnapshotRecord.checkpoint_id, FileSnapshotRecord.commit_id).where(
-            FileSnapshotRecord.execution_id == execution_id
-        )
-        with self.db.reader() as session:
-            return {checkpoint: commit for checkpoint, commit in session.execute(query)}
-
-    def file_commit(self, commit_id: str) -> dict[str, Any] | None:
-        """One commit's manifest, or ``None`` if it is not stored."""
-        query = select(FileCommitRecord.manifest).where(FileCommitRecord.id == commit_id)
-        with self.db.reader() as session:
-            return session.scalar(query)
-
-    def delete_file_snapshots(self, execution_id: str, keep_newest: int) -> int:
-        """Drop an execution's snapshot links older than its newest ``keep_newest``;
-        returns how many (their commits and blobs go at the next garbage collection)."""
-        older = (
-            select(FileSnapshotRecord.id)
-            .where(FileSnapshotRecord.execution_id == execution_id)
-            .order_by(FileSnapshotRecord.id.desc())
-            .offset(keep_newest)
-        )
-        with self.db.reader() as session:
-            ids = list(session.scalars(older))
-        if ids:  # a read first: most snapshots are within the limit and need no write
-            with self.db.transaction() as session:
-                session.execute(delete(FileSnapshotRecord).where(FileSnapshotRecord.id.in_(ids)))
-        return len(ids)
-
-    def copy_file_snapshots(
-        self, source_execution_id: str, target_execution_id: str, checkpoint_ids: Sequence[str]
-    ) -> None:
-        """Link the target execution to the source's commits at these checkpoints."""
-        wanted = set(checkpoint_ids)
-        now = utcnow()
-        with self.db.transaction() as session:
-            links = session.scalars(
-                select(FileSnapshotRecord)
-                .where(FileSnapshotRecord.execution_id == source_execution_id)
-                .order_by(FileSnapshotRecord.id)
-            ).all()
-            for link in links:
-                if link.checkpoint_id in wanted:
-                    session.add(
-                        FileSnapshotRecord(
-                            execution_id=target_execution_id,
-                            checkpoint_id=link.checkpoint_id,
-                            commit_id=link.commit_id,
-                            created_at=now,
-                        )
-                    )
-
-    def referenced_file_commits(self) -> list[FileCommitRecord]:
-        """Commits some snapshot still links to (what garbage collection must keep)."""
-        linked = select(FileSnapshotRecord.commit_id).distinct()
-        with self.db.reader() as session:
-            return list(
-                session.scalars(select(FileCommitRecord).where(FileCommitRecord.id.in_(linked)))
-            )
-
-    def delete_unreferenced_file_commits(self) -> int:
-        """Delete commits no snapshot links to; returns how many."""
-        linked = select(FileSnapshotRecord.commit_id).distinct()
-        with self.db.transaction() as session:
-            result = session.execute(
-                delete(FileCommitRecord).where(FileCommitRecord.id.not_in(linked))
-            )
-            return result.rowcount
-
     def delete_execution(self, execution_id: str) -> None:
         """Delete an execution with its audit trail and file-snapshot links."""
         with self.db.transaction() as session:
@@ -408,20 +271,6 @@ class MetadataStore:
             result = session.execute(delete(ExecutionRow).where(ExecutionRow.id == execution_id))
             if result.rowcount == 0:
                 raise ExecutionNotFoundError(_missing(execution_id))
-
-
-def _json_text(connection: Any, encoded: str) -> Any:
-    """Already-encoded JSON as a value of a JSON column (not encoded a second time)."""
-    if connection.dialect.name == "postgresql":
-        return cast(literal(encoded, Text), JSONB)
-    return literal(encoded, Text)
-
-
-def _insert_ignoring_duplicates(connection: Any, table: Any) -> Any:
-    """``INSERT … ON CONFLICT DO NOTHING`` in the connection's dialect (SQLite, PostgreSQL)."""
-    if connection.dialect.name == "postgresql":
-        return postgresql_insert(table).on_conflict_do_nothing()
-    return sqlite_insert(table).on_conflict_do_nothing()
 
 
 def _missing(execution_id: str) -> str:

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -122,17 +132,31 @@ class BatchCellRecord(Base):
 
 
 class FileCommitRecord(Base):
-    """The tracked files at one moment: ``manifest`` maps path → {hash, size, mode} (or
-    {link} for a symbolic link). ``id`` is the SHA-256 of the manifest, so identical
-    file trees share one commit."""
+    """The tracked files at one moment: the manifest (path → {hash, size, mode} or {link})
+    as the ordered list of its chunks (see ``storage.file_commits``). ``id`` is derived
+    from the chunk list, so identical file trees share one commit."""
 
     __tablename__ = "file_commits"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    manifest: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    chunk_ids: Mapped[list[Any]] = mapped_column(default=list)
     file_count: Mapped[int] = mapped_column(Integer)
-    total_bytes: Mapped[int] = mapped_column(Integer)
+    total_bytes: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FileChunkRecord(Base):
+    """A run of consecutive manifest entries, named by the SHA-256 of its canonical JSON
+    and stored once whichever commits list it."""
+
+    __tablename__ = "file_chunks"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    entries: Mapped[dict[str, Any]] = mapped_column()
+    file_count: Mapped[int] = mapped_column(Integer)
+    total_bytes: Mapped[int] = mapped_column(BigInteger)
+    used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class FileSnapshotRecord(Base):

@@ -123,7 +123,7 @@ def test_unsafe_snapshots_are_refused_and_change_nothing(
     good = {"hash": hashlib.sha256(b"x").hexdigest(), "size": 1, "mode": 0o644}
     manifest = {path.format(tmp=tmp_path): entry or good for path, entry in entries.items()}
     checkpoint = checkpoint_after(run.execution_id, "draft")
-    bench.stack.metadata.save_file_snapshot(run.execution_id, checkpoint, "crafted", manifest)
+    bench.stack.metadata.save_file_snapshot(run.execution_id, checkpoint, manifest)
     before = files.stats(tmp_path)
 
     with pytest.raises(WTBError, match=expected):
@@ -161,8 +161,8 @@ def test_tracked_symbolic_links_are_restored_and_never_written_through(bench, wo
     tracker = bench.stack.file_tracker
     execution = TrackedExecution("e1", "p", TRACKING, workspace)
     snapshot = tracker.snapshot(execution, "cp1")
-    [(_, commit)] = bench.stack.metadata.file_snapshots("e1")
-    assert commit.manifest["out/latest"] == {"link": "sub/f.txt"}
+    [stored] = bench.stack.metadata.file_snapshots("e1")
+    assert stored.commit.manifest["out/latest"] == {"link": "sub/f.txt"}
     assert set(snapshot.files) == {"out/sub/f.txt", "out/latest"}
 
     # A node replaces the directory by a link leading out of the workspace.

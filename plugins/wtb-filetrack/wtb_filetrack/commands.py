@@ -49,13 +49,13 @@ def list_snapshots(ctx: typer.Context, execution_id: ExecArg, as_json: JsonFlag 
     s.bench.get_execution(execution_id)
     rows = [
         {
-            "checkpoint_id": link.checkpoint_id,
-            "commit_id": commit.id,
-            "files": commit.file_count,
-            "bytes": commit.total_bytes,
-            "created_at": link.created_at,
+            "checkpoint_id": snapshot.checkpoint_id,
+            "commit_id": snapshot.commit.id,
+            "files": snapshot.commit.file_count,
+            "bytes": snapshot.commit.total_bytes,
+            "created_at": snapshot.created_at,
         }
-        for link, commit in s.bench.stack.metadata.file_snapshots(execution_id)
+        for snapshot in s.bench.stack.metadata.file_snapshots(execution_id)
     ]
     s.show(rows, lambda: _snapshots_table(execution_id, rows))
 

@@ -1,10 +1,11 @@
 """Garbage collection: free the blobs no file snapshot references any more.
 
 Deleting an execution (``bench.delete_execution``) removes its snapshot links; this then
-deletes the file commits no link uses, and the blobs no remaining commit lists, in every
-repository the stack's projects use. A referenced blob is never deleted. While some
-execution is running, unreferenced blobs written or reused in the last hour are kept too:
-they may belong to a snapshot being taken.
+deletes the file commits no link uses (with the manifest chunks no remaining commit
+lists), and the blobs no remaining chunk lists, in every repository the stack's projects
+use. A referenced blob is never deleted. While some execution is running, unreferenced
+commits, chunks and blobs written or reused in the last hour are kept too: they may belong
+to a snapshot being taken.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,13 +59,9 @@ def collect_garbage(bench: WTBTestBench) -> GcReport:
         r.status is ExecutionStatus.RUNNING for r in bench.list_executions(status="running")
     )
     now = time.time()
-    commits_deleted = metadata.delete_unreferenced_file_commits()
-    referenced = {
-        entry["hash"]
-        for commit in metadata.referenced_file_commits()
-        for entry in commit.manifest.values()
-        if "hash" in entry
-    }
+    grace_start = datetime.fromtimestamp(now - GRACE_S, UTC) if running else None
+    commits_deleted = metadata.delete_unreferenced_file_commits(used_before=grace_start)
+    referenced = metadata.file_blob_digests()
     deleted = freed = kept = recent = 0
     stores = [BlobStore(path) for path in repositories(bench)]
     for store in stores:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import pathspec
 
 from wtb_core.errors import ConfigurationError
-from wtb_filetrack.manifest import Entry
+from wtb_filetrack.manifest import BuiltManifest, Entry
 from wtb_filetrack.monitor import ChangeMonitor
 
 PERMISSIONS = 0o777
@@ -142,13 +142,19 @@ class Scan:
     """The tracked entries of a workspace as they are now. With a stat cache, the files
     it vouches for (same stat, clean, same mode) are in ``unchanged`` instead of
     ``files``: their stat is not kept, so a big tree leaves little for Python's garbage
-    collector to walk."""
+    collector to walk.
+
+    A *change scan* (``base`` set, from ``tree.TrackedTree``) lists only what differs
+    from the manifest ``base``: the paths ``removed`` from it, then files to look at (in
+    ``files``) and symbolic links with their targets (in ``links``) to set in it."""
 
     started_ns: int
     files: dict[str, os.stat_result] = field(default_factory=dict)
     unchanged: dict[str, Cached] = field(default_factory=dict)
     links: dict[str, str] = field(default_factory=dict)
     dirs: set[str] = field(default_factory=set)
+    base: BuiltManifest | None = None
+    removed: set[str] = field(default_factory=set)
 
 
 def scan(

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from wtb_core.errors import WTBError
 from wtb_filetrack.blobs import BlobStore
-from wtb_filetrack.manifest import Manifest, file_entry, fragment, link_entry
+from wtb_filetrack.manifest import BuiltManifest, file_entry, fragment, link_digest, link_entry
 from wtb_filetrack.scan import PERMISSIONS, Scan, StatCache
 
 WORKERS = 4
@@ -18,30 +18,38 @@ PARALLEL_BYTES = 8 << 20
 
 def build_manifest(
     workspace: str, found: Scan, cache: StatCache, store: BlobStore, incremental: bool
-) -> tuple[Manifest, dict[str, str]]:
-    """The manifest of ``found`` and each entry's JSON fragment: the files the stat cache
-    vouched for as they were, the others hashed and stored (then cached). Not
-    ``incremental``: every file in ``found.files`` is hashed."""
-    manifest: Manifest = {rel: c.entry for rel, c in found.unchanged.items()}
-    fragments = {rel: c.fragment for rel, c in found.unchanged.items()}
+) -> BuiltManifest:
+    """The manifest of ``found``: the files the stat cache vouches for as they were, the
+    others hashed and stored (then cached). A change scan (``found.base``) starts from
+    a copy of the manifest it changes. Not ``incremental``: every file is hashed."""
+    if found.base is not None:
+        manifest = found.base.manifest.copy()
+        fragments = found.base.fragments.copy()
+        digests = found.base.digests.copy()
+        for rel in found.removed:
+            del manifest[rel], fragments[rel], digests[rel]
+    else:
+        manifest = {rel: c.entry for rel, c in found.unchanged.items()}
+        fragments = {rel: c.fragment for rel, c in found.unchanged.items()}
+        digests = {rel: c.entry["hash"] for rel, c in found.unchanged.items()}
     todo: list[tuple[str, os.stat_result]] = []
     for rel, st in found.files.items():
         c = cache.get(rel, st) if incremental else None
         if c is None:
             todo.append((rel, st))
             continue
-        c.entry = file_entry(c.entry["hash"], c.entry["size"], st.st_mode & PERMISSIONS)
-        c.fragment = fragment(rel, c.entry)  # chmod alone: the content is still known
-        manifest[rel], fragments[rel] = c.entry, c.fragment
+        if c.entry["mode"] != st.st_mode & PERMISSIONS:  # chmod alone: the content is known
+            c.entry = file_entry(c.entry["hash"], c.entry["size"], st.st_mode & PERMISSIONS)
+            c.fragment = fragment(rel, c.entry)
+        manifest[rel], fragments[rel], digests[rel] = c.entry, c.fragment, c.entry["hash"]
     for rel, st, digest, size in _store(workspace, todo, store):
         entry = file_entry(digest, size, st.st_mode & PERMISSIONS)
-        manifest[rel] = entry
-        fragments[rel] = fragment(rel, entry)
+        manifest[rel], fragments[rel], digests[rel] = entry, fragment(rel, entry), digest
         cache.record(rel, st, entry, fragments[rel], found.started_ns)
     for rel, target in found.links.items():
         manifest[rel] = link_entry(target)
-        fragments[rel] = fragment(rel, manifest[rel])
-    return manifest, fragments
+        fragments[rel], digests[rel] = fragment(rel, manifest[rel]), link_digest(target)
+    return BuiltManifest(manifest, fragments, digests)
 
 
 Stored = tuple[str, os.stat_result, str, int]

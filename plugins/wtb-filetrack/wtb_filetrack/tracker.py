@@ -21,7 +21,7 @@ from wtb_core.storage.metadata import MetadataStore
 from wtb_filetrack import records, workspaces
 from wtb_filetrack.blobs import BlobStore
 from wtb_filetrack.locations import repository_path, workspaces_path
-from wtb_filetrack.manifest import canonical_json, commit_id_of, to_snapshot
+from wtb_filetrack.manifest import digest_of, to_snapshot
 from wtb_filetrack.restore import Target, restore
 from wtb_filetrack.scan import IgnoreRules, tracked_roots
 from wtb_filetrack.snapshot import build_manifest
@@ -61,26 +61,33 @@ class CasFileTracker:
                     incremental,
                     config.change_notifications,
                 )
-            except OSError as exc:
-                raise WTBError(
-                    f"cannot snapshot the tracked files in {workspace}: {exc}; make them "
-                    "readable or add them to FileTrackingConfig.ignore_patterns"
-                ) from exc
-            manifest, fragments = build_manifest(
-                workspace, found, tree.cache, self.store_for(config), incremental
-            )
-        text = canonical_json(fragments)
-        commit = commit_id_of(text)
-        self.metadata.save_file_snapshot(
-            execution.execution_id, checkpoint_id, commit, manifest, manifest_json=text
+                built = build_manifest(
+                    workspace, found, tree.cache, self.store_for(config), incremental
+                )
+            except BaseException as exc:
+                tree.close()  # the next snapshot starts over with a full scan
+                if isinstance(exc, OSError):
+                    raise WTBError(
+                        f"cannot snapshot the tracked files in {workspace}: {exc}; make them "
+                        "readable or add them to FileTrackingConfig.ignore_patterns"
+                    ) from exc
+                raise
+            chunks = tree.remember(built, found)
+        commit = self.metadata.save_file_snapshot(
+            execution.execution_id, checkpoint_id, built.manifest, chunks
         )
         self.metadata.delete_file_snapshots(execution.execution_id, config.max_snapshots)
-        return to_snapshot(checkpoint_id, commit, manifest, datetime.now(UTC))
+        return to_snapshot(checkpoint_id, commit, built.digests, datetime.now(UTC))
 
     def snapshots(self, execution_id: str) -> list[FileSnapshot]:
         return [
-            to_snapshot(link.checkpoint_id, commit.id, commit.manifest, link.created_at)
-            for link, commit in self.metadata.file_snapshots(execution_id)
+            to_snapshot(
+                s.checkpoint_id,
+                s.commit.id,
+                {path: digest_of(entry) for path, entry in s.commit.manifest.items()},
+                s.created_at,
+            )
+            for s in self.metadata.file_snapshots(execution_id)
         ]
 
     # -- restore and fork ----------------------------------------------------------------
