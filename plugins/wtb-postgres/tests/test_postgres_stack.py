@@ -160,21 +160,26 @@ def test_an_unreachable_server_or_bad_credentials_fail_fast_naming_it(monkeypatc
     assert why in str(raised.value)
 
 
-def test_file_commits_store_pre_encoded_manifests_as_jsonb(pg_url):
+def test_file_commit_chunks_are_jsonb_and_read_back(pg_url):
     from wtb_core.storage.database import Database
     from wtb_core.storage.metadata import MetadataStore
 
     db = Database(pg_url)
     db.migrate()
     store = MetadataStore(db)
-    manifest = {"out/a.txt": {"hash": "ab" * 32, "size": 3, "mode": 420}}
-    text = '{"out/a.txt":{"hash":"' + "ab" * 32 + '","mode":420,"size":3}}'
-    store.save_file_snapshot("e1", "cp1", "c1", manifest, manifest_json=text)
-    store.save_file_snapshot("e1", "cp1", "c1", manifest)  # same commit, same link: no-op
-    assert store.file_commit("c1") == manifest
-    assert store.file_snapshot_links("e1") == {"cp1": "c1"}
+    manifest = {f"out/{i}.txt": {"hash": f"{i:064x}", "size": i, "mode": 420} for i in range(500)}
+    commit = store.save_file_snapshot("e1", "cp1", manifest)
+    assert store.save_file_snapshot("e1", "cp1", manifest) == commit  # same link: no-op
+    assert store.file_commit(commit) == manifest
+    assert store.file_snapshot_links("e1") == {"cp1": commit}
     with psycopg.connect(pg_url) as conn:
-        kind = conn.execute("SELECT jsonb_typeof(manifest) FROM file_commits").fetchone()[0]
-    assert kind == "object"
+        kinds = conn.execute("SELECT DISTINCT jsonb_typeof(entries) FROM file_chunks").fetchall()
+    assert kinds == [("object",)]
     store.close()
     db.close()
+
+
+def test_migration_0005_keeps_commits_stored_whole(pg_url):
+    from tests.test_file_commits import check_migration_0005
+
+    check_migration_0005(pg_url)

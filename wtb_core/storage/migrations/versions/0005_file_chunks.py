@@ -64,18 +64,17 @@ def upgrade() -> None:
     rows = bind.execute(sa.select(commits.c.id, commits.c.manifest, commits.c.created_at))
     for commit_id, manifest, created_at in rows.all():
         fragments = {path: entry_json(path, entry) for path, entry in manifest.items()}
-        paths = sorted(fragments)
-        parts = split(paths, fragments)
+        parts = split(sorted(fragments), fragments)
         for part in parts:
             if part.id in stored:
                 continue
             stored.add(part.id)
-            sizes = [manifest[p].get("size", 0) for p in paths[part.start : part.end]]
+            sizes = [manifest[p].get("size", 0) for p in part.paths]
             bind.execute(
                 sa.insert(chunks).values(
                     id=part.id,
                     entries=encoded_json(bind.dialect.name, part.text),
-                    file_count=part.end - part.start,
+                    file_count=len(part.paths),
                     total_bytes=sum(sizes),
                     used_at=created_at,
                 )
@@ -96,7 +95,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.add_column("file_commits", sa.Column("manifest", JSONType))
     bind = op.get_bind()
-    entries = dict(bind.execute(sa.select(chunks.c.id, chunks.c.entries)).tuples())
+    entries = dict(bind.execute(sa.select(chunks.c.id, chunks.c.entries)).all())
     for commit_id, chunk_ids in bind.execute(sa.select(commits.c.id, commits.c.chunk_ids)).all():
         manifest: dict = {}
         for chunk_id in chunk_ids:
@@ -110,6 +109,5 @@ def downgrade() -> None:
     with op.batch_alter_table("file_commits") as batch:
         batch.drop_column("chunk_ids")
         batch.drop_column("used_at")
-        batch.alter_column("manifest", nullable=False)
-        batch.alter_column("total_bytes", type_=sa.Integer, existing_nullable=False)
+        batch.alter_column("manifest", nullable=False)  # total_bytes stays BIGINT: it may not fit
     op.drop_table("file_chunks")
