@@ -14,6 +14,7 @@ from pathlib import Path
 import pathspec
 import pytest
 
+import wtb_filetrack.tracker
 import wtb_filetrack.tree
 from wtb_core.config import FileTrackingConfig
 from wtb_core.ports.file_tracker import TrackedExecution
@@ -219,6 +220,27 @@ def test_a_replaced_tracked_root_is_scanned_again(bench, workspace, full_scans):
     (out / "b.txt").write_text("b")
     assert tracker.snapshot(execution, "cp2").files == on_disk(workspace)
     assert len(full_scans) == 2
+
+
+def test_only_the_most_recently_used_workspaces_are_watched(
+    bench, tmp_path, full_scans, monkeypatch
+):
+    monkeypatch.setattr(wtb_filetrack.tracker, "MAX_MONITORS", 2)
+    tracker = bench.stack.file_tracker
+    executions = []
+    for name in ("w1", "w2", "w3"):
+        (tmp_path / name / "out").mkdir(parents=True)
+        executions.append(TrackedExecution(name, "p", TRACKING, tmp_path / name))
+    for execution in executions:
+        tracker.snapshot(execution, "cp1")
+    assert len(full_scans) == 3
+    tracker.snapshot(executions[2], "cp2")  # still watched
+    tracker.snapshot(executions[1], "cp2")  # still watched
+    assert len(full_scans) == 3
+    (tmp_path / "w1" / "out" / "late.txt").write_text("while w1 was not watched")
+    snapshot = tracker.snapshot(executions[0], "cp2")  # its monitor went to w3
+    assert len(full_scans) == 4
+    assert snapshot.files == on_disk(tmp_path / "w1")
 
 
 def test_turned_off_every_snapshot_scans(bench, workspace, full_scans):

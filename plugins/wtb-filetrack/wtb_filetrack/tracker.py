@@ -27,6 +27,9 @@ from wtb_filetrack.scan import IgnoreRules, tracked_roots
 from wtb_filetrack.snapshot import build_manifest
 from wtb_filetrack.tree import TrackedTree
 
+MAX_MONITORS = 64
+"""Workspaces watched at once (inotify instances: Linux allows 128 per user by default)."""
+
 
 class CasFileTracker:
     """Implements ``wtb_core.ports.FileTracker`` over a blob store and the metadata DB."""
@@ -169,11 +172,19 @@ class CasFileTracker:
             return rules
 
     def _tree_for(self, workspace: str) -> TrackedTree:
+        """The workspace's tree, now the most recently used; the least recently used
+        trees beyond ``MAX_MONITORS`` stop watching (their next snapshot scans)."""
         with self._lock:
-            tree = self._trees.get(workspace)
-            if tree is None:
-                tree = self._trees[workspace] = TrackedTree(workspace)
-            return tree
+            tree = self._trees.pop(workspace, None) or TrackedTree(workspace)
+            self._trees[workspace] = tree
+            watching = [t for t in self._trees.values() if t.watching and t is not tree]
+        for idle in watching[: max(0, len(watching) + 1 - MAX_MONITORS)]:
+            if idle.lock.acquire(blocking=False):  # busy: next time
+                try:
+                    idle.close()
+                finally:
+                    idle.lock.release()
+        return tree
 
     def _excluded(self, config: FileTrackingConfig) -> frozenset[str]:
         """WTB's own directories, never tracked even inside a tracked root."""

@@ -72,6 +72,11 @@ class TrackedTree:
             self._monitor, self._key, self._dirs = monitor, key, set(found.dirs)
         return found
 
+    @property
+    def watching(self) -> bool:
+        """Whether a change monitor watches the tree."""
+        return self._monitor is not None
+
     def remember(self, built: BuiltManifest, found: Scan) -> Sequence[Chunk]:
         """The chunks of ``built``, the manifest made of ``found``, which the next change
         scan applies to."""
