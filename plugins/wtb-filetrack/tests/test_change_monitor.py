@@ -252,3 +252,24 @@ def test_turned_off_every_snapshot_scans(bench, workspace, full_scans):
         (out / f"n{step}.txt").write_text(str(step))
         assert bench.stack.file_tracker.snapshot(execution, f"cp{step}").files == on_disk(workspace)
     assert len(full_scans) == 3
+
+
+def test_snapshots_after_a_restore_see_what_the_restore_wrote(bench, workspace, full_scans):
+    out = workspace / "out"
+    for rel in ("a.txt", "sub/b.txt", "sub/deep/c.txt"):
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_text(rel)
+    tracker = bench.stack.file_tracker
+    execution = TrackedExecution("e1", "p", TRACKING, workspace)
+    first = tracker.snapshot(execution, "cp1")
+    shutil.rmtree(out / "sub")
+    (out / "a.txt").write_text("changed")
+    (out / "new" / "x").mkdir(parents=True)
+    (out / "new" / "x" / "y.txt").write_text("created")
+    assert tracker.snapshot(execution, "cp2").files == on_disk(workspace)
+
+    tracker.restore(execution, "cp1")
+    again = tracker.snapshot(execution, "cp3")
+    assert again.files == first.files == on_disk(workspace)
+    assert again.commit_id == first.commit_id
+    assert len(full_scans) == 1
