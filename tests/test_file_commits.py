@@ -56,7 +56,7 @@ def test_chunks_kept_up_to_date_equal_a_fresh_split():
     rng = random.Random(7)
     manifest = manifest_of(3000)
     chunked = ChunkedManifest(fragments_of(manifest))
-    for _ in range(60):
+    for _ in range(200):
         changed = set()
         for _ in range(rng.randrange(1, 40)):
             roll = rng.random()
