@@ -29,7 +29,7 @@ from wtb_core.engine.events import audit_row
 from wtb_core.engine.graph_cache import GraphCache, NodeWrapper, environment_wrapper
 from wtb_core.project import WorkflowProject
 from wtb_core.registry import PluginRegistry
-from wtb_core.storage.metadata import utcnow
+from wtb_core.storage.database import utcnow
 
 
 class DetachedExecutor:

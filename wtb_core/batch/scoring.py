@@ -8,7 +8,7 @@ from typing import Any
 from wtb_core.batch.models import BatchRow, Cell
 from wtb_core.domain.models import ExecutionResult, TestCase
 from wtb_core.project import DEFAULT_VARIANT, WORKFLOW_KEY
-from wtb_core.storage.metadata import utcnow
+from wtb_core.storage.database import utcnow
 
 Evaluator = Callable[[TestCase, ExecutionResult], Any]
 

@@ -29,7 +29,7 @@ from wtb_core.errors import ConfigurationError, InvalidStateError, WTBError
 from wtb_core.loading import import_reference
 from wtb_core.ports.batch_runner import BatchJob
 from wtb_core.project import WorkflowProject, callable_reference
-from wtb_core.storage.metadata import utcnow
+from wtb_core.storage.database import utcnow
 from wtb_core.storage.tables import BatchCellRecord, BatchRecord
 
 if TYPE_CHECKING:

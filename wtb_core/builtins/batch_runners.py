@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
+from wtb_core.batch.bounded import run_bounded
 from wtb_core.batch.models import BatchRow
 from wtb_core.config import StackConfig
 from wtb_core.hookspecs import hookimpl
@@ -48,25 +48,13 @@ class ThreadPoolRunner:
         self.config = config
 
     def run(self, job: BatchJob) -> Iterator[BatchRow]:
-        width = job.parallelism or default_parallelism()
-        pending = iter(job.cells)
-        with ThreadPoolExecutor(width, thread_name_prefix=f"wtb-batch-{job.batch_id}") as pool:
-            running: set[Future[BatchRow]] = set()
-
-            def fill() -> None:
-                while len(running) < width and not job.is_cancelled():
-                    cell = next(pending, None)
-                    if cell is None:
-                        return
-                    running.add(pool.submit(job.execute, cell))
-
-            fill()
-            while running:
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    running.discard(future)
-                    yield future.result()
-                fill()
+        return run_bounded(
+            job.cells,
+            job.execute,
+            job.parallelism or default_parallelism(),
+            job.is_cancelled,
+            f"wtb-batch-{job.batch_id}",
+        )
 
     def close(self) -> None:
         """Pools live only for one batch."""

@@ -48,7 +48,7 @@ from wtb_core.loading import import_reference
 from wtb_core.ports.file_tracker import TrackedExecution
 from wtb_core.project import YAML_REF, WorkflowProject
 from wtb_core.sdk.stack import Mode, Stack, config_for_mode
-from wtb_core.storage.metadata import utcnow
+from wtb_core.storage.database import utcnow
 from wtb_core.storage.tables import ExecutionRow
 
 _HOST = socket.gethostname()

@@ -22,14 +22,14 @@ import json
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Text, cast, delete, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 
 from wtb_core.errors import StorageError
-from wtb_core.storage.database import Database, insert_ignoring_duplicates
+from wtb_core.storage.database import Database, as_utc, insert_ignoring_duplicates, utcnow
 from wtb_core.storage.tables import FileChunkRecord, FileCommitRecord, FileSnapshotRecord
 
 Entry = dict[str, Any]
@@ -93,12 +93,13 @@ class ChunkedManifest:
 
     def __init__(self, fragments: Mapping[str, str]) -> None:
         paths = sorted(fragments)
-        self._ends = [p for p in paths if is_end(p)]  # sorted; each closes a run
+        self._ends: list[str] = []  # sorted; each closes a run
         self._runs: dict[str | None, list[str]] = {}  # run end (None: the tail) -> paths
         self._chunks: dict[str | None, list[Chunk]] = {}
         start = 0
         for i, path in enumerate(paths):
             if is_end(path):
+                self._ends.append(path)
                 self._runs[path] = paths[start : i + 1]
                 start = i + 1
         self._runs[None] = paths[start:]
@@ -198,7 +199,6 @@ class FileCommitQueries:
         checkpoint_id: str,
         manifest: Manifest,
         chunks: Sequence[Chunk] | None = None,
-        now: datetime | None = None,
     ) -> str:
         """Store the manifest as a commit (its new chunks only) linked to the checkpoint;
         returns the commit id. ``chunks``: the manifest's chunks (``split`` or
@@ -208,13 +208,13 @@ class FileCommitQueries:
             chunks = split(sorted(fragments), fragments)
         chunk_ids = [c.id for c in chunks]
         commit_id = commit_id_of(chunk_ids)
-        now = now or _utcnow()
+        now = utcnow()
         with self.db.connection() as connection:
             dialect = connection.dialect.name
             known = connection.execute(
                 select(_COMMITS.c.used_at).where(_COMMITS.c.id == commit_id)
             ).first()
-            stale = known is not None and _aware(known.used_at) < now - FRESHEN
+            stale = known is not None and as_utc(known.used_at) < now - FRESHEN
             if known is None or (stale and not _mark_used(connection, _COMMITS, [commit_id], now)):
                 # new, or a garbage collection took it since we looked: store it
                 total = _store_chunks(connection, chunks, manifest, now)
@@ -257,7 +257,7 @@ class FileCommitQueries:
             links = session.execute(query).all()
             commits = _commits(session, {link.commit_id for link in links})
         return [
-            StoredFileSnapshot(cp, _aware(created), commits[commit])
+            StoredFileSnapshot(cp, as_utc(created), commits[commit])
             for cp, commit, created in links
             if commit in commits
         ]
@@ -297,7 +297,7 @@ class FileCommitQueries:
     ) -> None:
         """Link the target execution to the source's commits at these checkpoints."""
         wanted = set(checkpoint_ids)
-        now = _utcnow()
+        now = utcnow()
         with self.db.connection() as connection:
             links = connection.execute(
                 select(_LINKS.c.checkpoint_id, _LINKS.c.commit_id)
@@ -365,7 +365,7 @@ def _store_chunks(
         query = select(_CHUNKS.c.id, _CHUNKS.c.used_at, _CHUNKS.c.total_bytes).where(
             _CHUNKS.c.id.in_(batch)
         )
-        stored.update((i, (_aware(u), t)) for i, u, t in connection.execute(query))
+        stored.update((i, (as_utc(u), t)) for i, u, t in connection.execute(query))
     stale = [i for i, (used, _) in stored.items() if used < now - FRESHEN]
     if stale and _mark_used(connection, _CHUNKS, stale, now) < len(stale):
         for i in stale:  # a garbage collection deleted some since we looked
@@ -431,12 +431,3 @@ def _commits(session: Any, commit_ids: set[str]) -> dict[str, StoredCommit]:
             manifest.update(entries[chunk_id])
         commits[row.id] = StoredCommit(row.id, manifest, row.file_count, row.total_bytes)
     return commits
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes (stored as UTC)."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -19,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from wtb_core.errors import ExecutionNotFoundError
-from wtb_core.storage.database import Database, insert_ignoring_duplicates
+from wtb_core.storage.database import Database, insert_ignoring_duplicates, utcnow
 from wtb_core.storage.file_commits import FileCommitQueries
 from wtb_core.storage.sqlite_fast import FastRowWriter
 from wtb_core.storage.tables import (
@@ -39,10 +38,6 @@ _UPDATE_EXECUTION = update(_EXECUTIONS).where(_EXECUTIONS.c.id == bindparam("exe
 _INSERT_EVENTS = insert(AuditEventRow.__table__)
 _BATCHES = BatchRecord.__table__
 _BATCH_ROWS = BatchCellRecord.__table__
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class MetadataStore(FileCommitQueries):

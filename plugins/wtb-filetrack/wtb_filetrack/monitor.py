@@ -43,7 +43,6 @@ if INotify is not None:
     DIR_MOVED_AWAY = _f.ISDIR | _f.MOVED_FROM
     IGNORED = _f.IGNORED
     REPLACED = _f.CREATE | _f.DELETE | _f.MOVED_FROM | _f.MOVED_TO
-    """Events after which a name may stand for another file or directory."""
 
 
 def available() -> bool:
@@ -83,12 +82,12 @@ class ChangeMonitor:
         if root:
             self._roots.add(wd)
 
-    def drain(self) -> dict[str, int] | None:
+    def drain(self) -> dict[str, bool] | None:
         """The workspace-relative paths whose entry or content changed since the last
-        drain, each with its events' masks or'ed (``REPLACED`` bits: the name may now
-        stand for another file or directory), or ``None`` when track was lost (then
-        forever: make a new monitor)."""
-        changed: dict[str, int] = {}
+        drain, each saying whether the name may now stand for another file or directory
+        (created, deleted, moved), or ``None`` when track was lost (then forever: make a
+        new monitor)."""
+        changed: dict[str, bool] = {}
         for wd, mask, _, name in self._inotify.read(timeout=0):
             if self.lost or mask & LOST:
                 self.lost = True
@@ -106,7 +105,7 @@ class ChangeMonitor:
             if not name:
                 continue  # the directory itself: its parent's event names it
             path = f"{rel}/{name}" if rel else name
-            changed[path] = changed.get(path, 0) | mask
+            changed[path] = changed.get(path, False) or bool(mask & REPLACED)
             if mask & DIR_MOVED_AWAY == DIR_MOVED_AWAY:
                 self._retire(path)
         return None if self.lost else changed

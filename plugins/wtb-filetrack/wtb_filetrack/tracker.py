@@ -67,13 +67,14 @@ class CasFileTracker:
                 built = build_manifest(
                     workspace, found, tree.cache, self.store_for(config), incremental
                 )
-            except BaseException as exc:
+            except OSError as exc:
                 tree.close()  # the next snapshot starts over with a full scan
-                if isinstance(exc, OSError):
-                    raise WTBError(
-                        f"cannot snapshot the tracked files in {workspace}: {exc}; make them "
-                        "readable or add them to FileTrackingConfig.ignore_patterns"
-                    ) from exc
+                raise WTBError(
+                    f"cannot snapshot the tracked files in {workspace}: {exc}; make them "
+                    "readable or add them to FileTrackingConfig.ignore_patterns"
+                ) from exc
+            except BaseException:
+                tree.close()
                 raise
             chunks = tree.remember(built, found)
         commit = self.metadata.save_file_snapshot(

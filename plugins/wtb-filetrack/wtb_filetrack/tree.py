@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from wtb_core.storage.file_commits import Chunk, ChunkedManifest
 from wtb_filetrack.manifest import BuiltManifest
-from wtb_filetrack.monitor import REPLACED, ChangeMonitor, available
+from wtb_filetrack.monitor import ChangeMonitor, available
 from wtb_filetrack.scan import IgnoreRules, Scan, StatCache, scan, walk
 
 RootIds = dict[str, tuple[int, int] | None]
@@ -124,19 +124,19 @@ class TrackedTree:
 
     def _changes(
         self,
-        changed: dict[str, int],
+        changed: dict[str, bool],
         base: BuiltManifest,
         rules: IgnoreRules,
         excluded: frozenset[str],
     ) -> Scan:
-        """What differs from ``base``, from the ``changed`` paths (and the roots that are
-        files, which no watch covers)."""
+        """What differs from ``base``, from the ``changed`` paths (each: whether it may
+        stand for another entry now) and the roots that are files, which no watch covers."""
         found = Scan(time.time_ns(), base=base)
         for root, ids in self._roots.items():
             if ids is None:
-                changed[root] = changed.get(root, 0) | REPLACED
+                changed[root] = True
         for rel in sorted(changed):  # parents first: a new directory is walked once
-            if rel in found.files or (rel in self._dirs and changed[rel] & REPLACED == 0):
+            if rel in found.files or (rel in self._dirs and not changed[rel]):
                 continue  # seen in a new directory / a directory's own attributes
             path = os.path.join(self.workspace, rel)
             self._drop(rel, found)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
 import ray
 
+from wtb_core.batch.bounded import run_bounded
 from wtb_core.batch.detached import DetachedExecutor
 from wtb_core.batch.models import Cell, DetachedResult
 from wtb_core.config import StackConfig
@@ -48,24 +48,9 @@ class CellActor:
         """Run ``(cell, execution id)`` pairs of ``job``, ``width`` at a time; yield each
         result as its cell finishes."""
         self.cancelled.clear()
-        queue = iter(cells)
-        with ThreadPoolExecutor(width, thread_name_prefix="wtb-cell") as pool:
-            running: set[Future[DetachedResult]] = set()
-
-            def fill() -> None:
-                while len(running) < width and not self.cancelled.is_set():
-                    item = next(queue, None)
-                    if item is None:
-                        return
-                    running.add(pool.submit(self._run, job, *item))
-
-            fill()
-            while running:
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    running.discard(future)
-                    yield future.result()
-                fill()
+        yield from run_bounded(
+            cells, lambda item: self._run(job, *item), width, self.cancelled.is_set, "wtb-cell"
+        )
 
     def _run(self, job: SharedJob, cell: Cell, execution_id: str) -> DetachedResult:
         case = job.cases[cell.case_index]

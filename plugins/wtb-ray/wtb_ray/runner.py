@@ -30,7 +30,7 @@ from wtb_core.config import StackConfig
 from wtb_core.domain.models import ExecutionStatus
 from wtb_core.errors import ConfigurationError
 from wtb_core.ports.batch_runner import BatchJob
-from wtb_core.storage.metadata import utcnow
+from wtb_core.storage.database import utcnow
 from wtb_ray.actor import CellActor, SharedJob
 from wtb_ray.cluster import cluster_nodes, connect
 
