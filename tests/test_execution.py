@@ -34,7 +34,13 @@ def test_run_completes_with_a_checkpoint_at_every_node_boundary(bench):
     checkpoints = bench.get_checkpoints(result.execution_id)
     assert [c.step for c in checkpoints] == [-1, 0, 1, 2, 3]
     assert [c.nodes for c in checkpoints] == [(), (), ("retrieve",), ("grade",), ("generate",)]
-    assert [c.next for c in checkpoints] == [(), ("retrieve",), ("grade",), ("generate",), ()]
+    assert [c.next for c in checkpoints] == [
+        ("__start__",),
+        ("retrieve",),
+        ("grade",),
+        ("generate",),
+        (),
+    ]
     assert checkpoints[-1].checkpoint_id == result.checkpoint_id
     assert checkpoints[2].values == {"query": "What is LangGraph?", "n": 1, "log": ["retrieve"]}
     assert [c.created_at for c in checkpoints] == sorted(c.created_at for c in checkpoints)

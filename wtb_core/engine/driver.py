@@ -21,7 +21,7 @@ from langgraph.errors import GraphRecursionError
 from wtb_core.checkpoint_stores import thread_config
 from wtb_core.domain.events import Event, EventType
 from wtb_core.domain.models import ExecutionStatus, PendingInterrupt
-from wtb_core.engine.history import pending_interrupts, snapshot_at, user_nodes
+from wtb_core.engine.history import head_snapshot, pending_interrupts, user_nodes
 from wtb_core.engine.serialization import describe_failure, is_serialisation_error
 from wtb_core.ports.file_tracker import FileTracker, TrackedExecution
 from wtb_core.workspace import use_workspace
@@ -38,6 +38,11 @@ class RunRequest:
     thread_id: str
     graph: Any
     head: str | None
+    # True after a rollback or fork: run from ``head`` as LangGraph time travel
+    # (``checkpoint_id`` in the config). False: continue the thread's newest checkpoint,
+    # as ``invoke(None, {"thread_id": ...})`` does, so a resume after a failure or a
+    # breakpoint re-runs only what had not finished and writes no fork checkpoint.
+    address_head: bool = False
     breakpoints: list[str] = field(default_factory=list)
     recursion_limit: int = 25
     durability: str = "async"
@@ -122,7 +127,9 @@ class ExecutionDriver:
         )
 
     def _drive(self, request: RunRequest, graph_input: Any, control: Control) -> RunOutcome:
-        config: dict[str, Any] = thread_config(request.thread_id, request.head)
+        config: dict[str, Any] = thread_config(
+            request.thread_id, request.head if request.address_head else None
+        )
         config["recursion_limit"] = request.recursion_limit
         started = time.perf_counter()
         running: dict[str, tuple[str, float]] = {}  # task id -> (node, start)
@@ -229,7 +236,7 @@ class ExecutionDriver:
         stop_reason: ExecutionStatus | None,
         elapsed: float,
     ) -> RunOutcome:
-        snapshot = snapshot_at(request.graph, request.thread_id, head) if head else None
+        snapshot = head_snapshot(request.graph, request.thread_id, head, False) if head else None
         state = dict(snapshot.values) if snapshot is not None else {}
         next_nodes = user_nodes(snapshot.next) if snapshot is not None else ()
         interrupts = pending_interrupts(snapshot) if snapshot is not None else ()
@@ -269,7 +276,7 @@ class ExecutionDriver:
             )
         else:
             error = f"{type(exc).__name__}: {exc}"
-        snapshot = snapshot_at(request.graph, request.thread_id, head) if head else None
+        snapshot = head_snapshot(request.graph, request.thread_id, head, False) if head else None
         self._event(request, EventType.EXECUTION_FAILED, checkpoint_id=head, message=error)
         return RunOutcome(
             ExecutionStatus.FAILED,

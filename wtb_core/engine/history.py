@@ -41,7 +41,7 @@ def to_checkpoint(snapshot: StateSnapshot, parent: StateSnapshot | None) -> Chec
         checkpoint_id=snapshot_id(snapshot),
         step=(snapshot.metadata or {}).get("step", -1),
         nodes=nodes,
-        next=user_nodes(snapshot.next),
+        next=tuple(snapshot.next),  # as LangGraph says: ("__start__",) for the input
         created_at=datetime.fromisoformat(snapshot.created_at)
         if snapshot.created_at
         else datetime.fromtimestamp(0),
@@ -85,10 +85,43 @@ def snapshot_at(graph: Any, thread_id: str, checkpoint_id: str) -> StateSnapshot
     return snapshot
 
 
+def head_snapshot(graph: Any, thread_id: str, head: str, time_travel: bool) -> StateSnapshot:
+    """What LangGraph shows at an execution's head.
+
+    Normally the head is the thread's newest checkpoint and this is ``get_state`` of the
+    thread: LangGraph's live view, where tasks of an unfinished step (a failure, an
+    interrupt) that did finish have their writes applied and leave ``next``. A head chosen
+    by time travel (rollback, fork) is read like ``get_state`` of that checkpoint.
+    """
+    if time_travel:
+        return snapshot_at(graph, thread_id, head)
+    snapshot = graph.get_state(thread_config(thread_id))
+    if snapshot.created_at is None:
+        raise CheckpointNotFoundError(
+            f"thread {thread_id!r} has no checkpoint in the checkpoint store though the "
+            f"execution's head is {head!r}: the store has lost it; fork from another execution "
+            "or run it again"
+        )
+    return snapshot
+
+
 def pending_interrupts(snapshot: StateSnapshot) -> tuple[PendingInterrupt, ...]:
-    """``interrupt()`` calls of the snapshot's tasks still waiting for an answer."""
+    """``interrupt()`` calls of the snapshot's tasks still waiting for an answer.
+
+    A task that has a result was answered and finished on a later branch (the snapshot is
+    one a rollback went back to): its interrupt is not pending, though LangGraph still
+    lists it; running the task again asks anew (``answered_interrupts``).
+    """
     return tuple(
         PendingInterrupt(id=interrupt.id, node=task.name, value=interrupt.value)
         for task in snapshot.tasks
+        if task.result is None
         for interrupt in task.interrupts
+    )
+
+
+def answered_interrupts(snapshot: StateSnapshot) -> tuple[str, ...]:
+    """The nodes of the snapshot whose ``interrupt()`` was answered on a later branch."""
+    return tuple(
+        task.name for task in snapshot.tasks if task.interrupts and task.result is not None
     )

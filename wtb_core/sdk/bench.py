@@ -36,7 +36,14 @@ from wtb_core.domain.models import (
 from wtb_core.engine.driver import ExecutionDriver, RunOutcome, RunRequest
 from wtb_core.engine.events import EventBus
 from wtb_core.engine.graph_cache import GraphCache, environment_wrapper
-from wtb_core.engine.history import list_checkpoints, pending_interrupts, snapshot_at, user_nodes
+from wtb_core.engine.history import (
+    answered_interrupts,
+    head_snapshot,
+    list_checkpoints,
+    pending_interrupts,
+    snapshot_at,
+    user_nodes,
+)
 from wtb_core.engine.serialization import check_input
 from wtb_core.errors import (
     ConfigurationError,
@@ -269,6 +276,7 @@ class WTBTestBench:
             thread_id=f"wtb-{execution_id}",
             status=ExecutionStatus.RUNNING.value,
             head_checkpoint_id=None,
+            time_travel=False,
             initial_state=state,
             state={},
             error=None,
@@ -316,8 +324,18 @@ class WTBTestBench:
         graph = self._graph_of(row)
         if row.head_checkpoint_id is None:  # failed before its first checkpoint
             return self._rerun_from_input(proj, row, graph)
-        snapshot = snapshot_at(graph, row.thread_id, row.head_checkpoint_id)
-        graph_input = self._resume_input(execution_id, pending_interrupts(snapshot), resume)
+        snapshot = head_snapshot(graph, row.thread_id, row.head_checkpoint_id, row.time_travel)
+        pending = pending_interrupts(snapshot)
+        # Rolled back to a checkpoint whose interrupt() was answered on a later branch: the
+        # node asks again when it re-runs (as after LangGraph's invoke(None, cfg)), and
+        # ``resume=`` answers that new question.
+        ask_again = (
+            resume is not None
+            and row.time_travel
+            and not pending
+            and bool(answered_interrupts(snapshot))
+        )
+        graph_input = None if ask_again else self._resume_input(execution_id, pending, resume)
         tracked = self._tracked(proj, row)
         if tracked is not None and tracked.config.commit_on != "manual":
             # The workspace may hold another execution's files (a fork shares it).
@@ -325,6 +343,17 @@ class WTBTestBench:
         if updates:
             row.head_checkpoint_id = self._apply_update(graph, row, updates, as_node)
         self._publish(row, EventType.EXECUTION_RESUMED, checkpoint_id=row.head_checkpoint_id)
+        self._set(row, status=ExecutionStatus.RUNNING.value, owner=self._owner, error=None)
+        result = self._drive(proj, row, graph, graph_input)
+        if not ask_again or result.status is not ExecutionStatus.PAUSED or not result.interrupts:
+            return result
+        graph_input = self._resume_input(execution_id, result.interrupts, resume)
+        self._publish(
+            row,
+            EventType.EXECUTION_RESUMED,
+            checkpoint_id=row.head_checkpoint_id,
+            message="answering the interrupt() asked again",
+        )
         self._set(row, status=ExecutionStatus.RUNNING.value, owner=self._owner, error=None)
         return self._drive(proj, row, graph, graph_input)
 
@@ -369,6 +398,7 @@ class WTBTestBench:
             thread_id=row.thread_id,
             graph=graph,
             head=row.head_checkpoint_id,
+            address_head=bool(row.time_travel),
             breakpoints=list(row.breakpoints),
             recursion_limit=proj.execution.recursion_limit,
             durability=proj.execution.durability,
@@ -390,6 +420,7 @@ class WTBTestBench:
             interrupts=[i.model_dump() for i in outcome.interrupts],
             error=outcome.error,
             duration_ms=row.duration_ms + outcome.duration_ms,
+            time_travel=False,
         )
         return self._result(row)
 
@@ -428,7 +459,9 @@ class WTBTestBench:
 
     def rollback(self, execution_id: str, checkpoint_id: str) -> ExecutionResult:
         """Move the head (state *and* tracked files) back to ``checkpoint_id``; the execution
-        is then paused and ``resume`` continues from there."""
+        is then paused and ``resume`` continues from there (LangGraph time travel:
+        ``invoke(None, config_with_checkpoint_id)``). Rolled back to a final checkpoint
+        (nothing left to run), it is completed."""
         row = self._row(execution_id)
         self._require_not_running(row, self._status(row), "roll back")
         proj = self.get_project(row.project)
@@ -443,13 +476,19 @@ class WTBTestBench:
             checkpoint_id=checkpoint_id,
             data={"from_checkpoint": row.head_checkpoint_id},
         )
+        next_nodes = user_nodes(snapshot.next)
+        interrupts = pending_interrupts(snapshot)
+        status = (
+            ExecutionStatus.PAUSED if snapshot.next or interrupts else ExecutionStatus.COMPLETED
+        )
         self._set(
             row,
-            status=ExecutionStatus.PAUSED.value,
+            status=status.value,
             head_checkpoint_id=checkpoint_id,
+            time_travel=True,
             state=dict(snapshot.values),
-            next_nodes=list(user_nodes(snapshot.next)),
-            interrupts=[i.model_dump() for i in pending_interrupts(snapshot)],
+            next_nodes=list(next_nodes),
+            interrupts=[i.model_dump() for i in interrupts],
             error=None,
         )
         return self._result(row)
@@ -475,6 +514,7 @@ class WTBTestBench:
             thread_id=f"wtb-{fork_id}",
             status=ExecutionStatus.PAUSED.value,
             head_checkpoint_id=checkpoint_id,
+            time_travel=True,
             initial_state=source.initial_state,
             state={},
             error=None,
@@ -511,7 +551,10 @@ class WTBTestBench:
             raise
         row.state = dict(snapshot.values)
         row.next_nodes = list(user_nodes(snapshot.next))
-        row.interrupts = [i.model_dump() for i in pending_interrupts(snapshot)]
+        interrupts = pending_interrupts(snapshot)
+        row.interrupts = [i.model_dump() for i in interrupts]
+        if not snapshot.next and not interrupts:  # forked at a final checkpoint
+            row.status = ExecutionStatus.COMPLETED.value
         self._publish(
             row,
             EventType.EXECUTION_FORKED,
@@ -692,10 +735,12 @@ class WTBTestBench:
     def get_state(self, execution_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
         """The state values at ``checkpoint_id`` (default: the head)."""
         row = self._row(execution_id)
-        target = checkpoint_id or self._current_head(row)
-        if target is None:
+        if checkpoint_id is not None:
+            return dict(snapshot_at(self._graph_of(row), row.thread_id, checkpoint_id).values)
+        head = self._current_head(row)
+        if head is None:
             return dict(row.state)
-        return dict(snapshot_at(self._graph_of(row), row.thread_id, target).values)
+        return dict(head_snapshot(self._graph_of(row), row.thread_id, head, row.time_travel).values)
 
     def get_checkpoints(self, execution_id: str, all_branches: bool = False) -> list[Checkpoint]:
         """The head's lineage, oldest first. ``all_branches=True`` adds checkpoints left

@@ -14,6 +14,7 @@ from wtb_core.ports import CheckpointStore, EnvironmentProvider, FileTracker
 from wtb_core.registry import PluginRegistry
 from wtb_core.storage.database import Database
 from wtb_core.storage.metadata import MetadataStore
+from wtb_core.storage.state_codec import StateCodec
 
 Mode = Literal["testing", "development", "production"]
 
@@ -68,13 +69,14 @@ class Stack:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(config.metadata_url(), pool_size=config.pool_size)
         db.migrate()
-        metadata = MetadataStore(db)
+        checkpoints = registry.create("checkpoint_store", config.checkpoint_store, config)
+        metadata = MetadataStore(db, StateCodec(checkpoints.saver.serde))
         return cls(
             config=config,
             plugins=registry,
             db=db,
             metadata=metadata,
-            checkpoints=registry.create("checkpoint_store", config.checkpoint_store, config),
+            checkpoints=checkpoints,
             environment=registry.create(
                 "environment_provider", config.environment_provider, config
             ),

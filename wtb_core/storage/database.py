@@ -99,6 +99,9 @@ class Database:
     def __init__(self, url: str, pool_size: int = 10) -> None:
         self.url = sqlalchemy_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
+        # An in-memory SQLite database is one connection shared by every thread: reads must
+        # take the write lock too, or they start a transaction inside a writer's.
+        self._shared_connection = self.url in ("sqlite://", "sqlite:///:memory:")
         if self.is_sqlite:
             self.write_engine, self.read_engine = _sqlite_engine(self.url)
             self._write_lock: threading.Lock | None = threading.Lock()
@@ -204,6 +207,10 @@ class Database:
     @contextlib.contextmanager
     def reader(self) -> Iterator[Session]:
         """A read-only session."""
+        if self._shared_connection:
+            with self.write(), self._read_sessions() as session:
+                yield session
+            return
         with self._read_sessions() as session:
             yield session
 

@@ -21,6 +21,7 @@ from wtb_core.errors import ExecutionNotFoundError
 from wtb_core.storage.database import Database, insert_ignoring_duplicates, utcnow
 from wtb_core.storage.file_commits import FileCommitQueries
 from wtb_core.storage.sqlite_fast import FastRowWriter
+from wtb_core.storage.state_codec import StateCodec
 from wtb_core.storage.tables import (
     AuditEventRow,
     BatchCellRecord,
@@ -38,13 +39,17 @@ _UPDATE_EXECUTION = update(_EXECUTIONS).where(_EXECUTIONS.c.id == bindparam("exe
 _INSERT_EVENTS = insert(AuditEventRow.__table__)
 _BATCHES = BatchRecord.__table__
 _BATCH_ROWS = BatchCellRecord.__table__
+_EXECUTION_STATES = ("state", "initial_state")
 
 
 class MetadataStore(FileCommitQueries):
     """Reads and writes WTB's own records. Every method is one short transaction."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, codec: StateCodec | None = None) -> None:
+        """``codec`` stores state with its types beside the JSON rendering (without one,
+        state reads back as JSON data)."""
         self.db = db
+        self._codec = codec
         # SQLite files: the per-run execution writes skip SQLAlchemy (see sqlite_fast).
         self._fast = (
             FastRowWriter(db.sqlite_path, _EXECUTIONS, db.write_lock)
@@ -89,10 +94,36 @@ class MetadataStore(FileCommitQueries):
         with self.db.reader() as session:
             return list(session.scalars(select(ProjectRow).order_by(ProjectRow.name)))
 
+    # -- typed state ---------------------------------------------------------------------
+
+    def _encoded(self, values: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+        """``values`` plus the ``<key>_blob`` of each state among ``keys`` it sets."""
+        if self._codec is None or not any(key in values for key in keys):
+            return values
+        encoded = dict(values)
+        for key in keys:
+            if key in values:
+                encoded[f"{key}_blob"] = self._codec.encode(values[key])
+        return encoded
+
+    def _decoded(self, row: Any, keys: Sequence[str], what: str) -> Any:
+        """``row`` with each state among ``keys`` read from its blob when it has one."""
+        if self._codec is not None:
+            for key in keys:
+                blob = getattr(row, f"{key}_blob")
+                if blob is not None:
+                    setattr(row, key, self._codec.decode(blob, what))
+        return row
+
+    def _execution(self, row: ExecutionRow) -> ExecutionRow:
+        return self._decoded(row, _EXECUTION_STATES, f"execution {row.id}")
+
     # -- executions ----------------------------------------------------------------------
 
     def create_execution(self, row: ExecutionRow) -> None:
         values = {column.key: getattr(row, column.key) for column in _EXECUTIONS.columns}
+        values["time_travel"] = bool(values["time_travel"])
+        values = self._encoded(values, _EXECUTION_STATES)
         if self._fast is not None:
             self._fast.insert(values)
             return
@@ -106,6 +137,7 @@ class MetadataStore(FileCommitQueries):
     def save_execution(self, values: dict[str, Any]) -> None:
         """Insert an execution record made elsewhere (a worker), or update it if it exists
         (a retried cell reports the same execution again)."""
+        values = self._encoded({"time_travel": False, **values}, _EXECUTION_STATES)
 
         def write() -> None:
             with self.db.connection() as connection:
@@ -122,6 +154,7 @@ class MetadataStore(FileCommitQueries):
 
     def update_execution(self, execution_id: str, fields: dict[str, Any]) -> None:
         """Change some columns of an execution."""
+        fields = self._encoded(fields, _EXECUTION_STATES)
         if self._fast is not None:
             if self._fast.update(execution_id, {**fields, "updated_at": utcnow()}) == 0:
                 raise ExecutionNotFoundError(_missing(execution_id))
@@ -140,7 +173,7 @@ class MetadataStore(FileCommitQueries):
             row = session.get(ExecutionRow, execution_id)
         if row is None:
             raise ExecutionNotFoundError(_missing(execution_id))
-        return row
+        return self._execution(row)
 
     def list_executions(
         self,
@@ -160,7 +193,7 @@ class MetadataStore(FileCommitQueries):
         if limit is not None:
             query = query.limit(limit)
         with self.db.reader() as session:
-            return list(session.scalars(query))
+            return [self._execution(row) for row in session.scalars(query)]
 
     def _ran_variants(self, variants: dict[str, str]) -> Any:
         column = ExecutionRow.variant_config
@@ -226,6 +259,7 @@ class MetadataStore(FileCommitQueries):
 
     def add_batch_row(self, values: dict[str, Any]) -> None:
         """Write one finished cell. A cell that already has a row keeps its first one."""
+        values = self._encoded(values, ("state",))
         self.db.retrying(lambda: self._add_batch_row(values))
 
     def _add_batch_row(self, values: dict[str, Any]) -> None:
@@ -256,7 +290,10 @@ class MetadataStore(FileCommitQueries):
             )
         )
         with self.db.reader() as session:
-            return list(session.scalars(query))
+            return [
+                self._decoded(row, ("state",), f"batch {batch_id} row {row.id}")
+                for row in session.scalars(query)
+            ]
 
     def delete_execution(self, execution_id: str) -> None:
         """Delete an execution with its audit trail and file-snapshot links."""

@@ -8,13 +8,16 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -48,6 +51,12 @@ class ExecutionRow(Base):
     head_checkpoint_id: Mapped[str | None] = mapped_column(String(64))
     initial_state: Mapped[dict[str, Any]] = mapped_column(default=dict)
     state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The two states as LangGraph's serializer writes them (``storage.state_codec``); the
+    # JSON columns above are their readable rendering.
+    initial_state_blob: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    state_blob: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    # Set by rollback and fork: the next resume replays from the head (LangGraph time travel).
+    time_travel: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     error: Mapped[str | None] = mapped_column(Text)
     variant_config: Mapped[dict[str, Any]] = mapped_column(default=dict)
     workflow_variant: Mapped[str | None] = mapped_column(String(200))
@@ -117,6 +126,7 @@ class BatchCellRecord(Base):
     execution_id: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20))
     state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state_blob: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
     score_errors: Mapped[dict[str, Any]] = mapped_column(default=dict)
     duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
