@@ -42,6 +42,14 @@ def callable_reference(func: Any) -> str | None:
     return f"{module}:{qualname}"
 
 
+def is_node_implementation(obj: Any) -> bool:
+    """Whether ``StateGraph.add_node`` takes ``obj``: a function or a Runnable (``ToolNode``,
+    a compiled subgraph, an LCEL chain)."""
+    from langchain_core.runnables import Runnable
+
+    return callable(obj) or isinstance(obj, Runnable)
+
+
 def check_name(kind: str, name: Any) -> str:
     if not isinstance(name, str) or not _NAME.match(name):
         raise ProjectError(
@@ -305,10 +313,10 @@ class WorkflowProject:
                 f"variant name {DEFAULT_VARIANT!r} is reserved for the node's original "
                 "implementation; choose another name"
             )
-        if not callable(implementation):
+        if not is_node_implementation(implementation):
             raise ProjectError(
-                f"implementation of variant {node}:{name} must be callable, "
-                f"not {type(implementation).__name__}"
+                f"implementation of variant {node}:{name} must be a function or a Runnable "
+                f"(what StateGraph.add_node takes), not {type(implementation).__name__}"
             )
         with self._lock:
             if node not in self.node_names():
@@ -431,10 +439,10 @@ class WorkflowProject:
         The new version is labelled ``version`` or, by default, the first free minor bump
         of the version in force (``"1.0"`` → ``"1.1"``). Registered variants are kept.
         """
-        if not callable(new_implementation):
+        if not is_node_implementation(new_implementation):
             raise ProjectError(
-                f"the new implementation of node {node!r} must be callable, "
-                f"not {type(new_implementation).__name__}"
+                f"the new implementation of node {node!r} must be a function or a Runnable "
+                f"(what StateGraph.add_node takes), not {type(new_implementation).__name__}"
             )
         with self._lock:
             current = self._versions[-1]

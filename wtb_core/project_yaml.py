@@ -50,7 +50,13 @@ from wtb_core.config import (
 )
 from wtb_core.errors import ProjectError
 from wtb_core.loading import import_reference
-from wtb_core.project import INITIAL_VERSION, WorkflowProject, check_name, check_version_label
+from wtb_core.project import (
+    INITIAL_VERSION,
+    WorkflowProject,
+    check_name,
+    check_version_label,
+    is_node_implementation,
+)
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -221,15 +227,18 @@ class _Loader:
     # -- references --------------------------------------------------------------------
 
     def _callable(self, entry: dict[str, Any], where: str, attr_key: str) -> Callable[..., Any]:
-        """Import ``entry[module]:entry[attr_key]``, which must be callable."""
+        """Import ``entry[module]:entry[attr_key]``, which must be callable (a node's
+        ``function`` may also be a Runnable, such as a ``ToolNode``)."""
         module = self._required_text(entry, "module", where)
         attribute = self._required_text(entry, attr_key, where)
         self._import_module(module, _key(where, "module"))
         target = import_reference(f"{module}:{attribute}", f"{self.path}: {_key(where, attr_key)}")
-        if not callable(target):
+        node = attr_key == "function"
+        if not (is_node_implementation(target) if node else callable(target)):
+            wanted = "a function or a Runnable" if node else "callable"
             raise self.error(
                 _key(where, attr_key),
-                f"{module}:{attribute} is not callable (it is {_kind(target)})",
+                f"{module}:{attribute} is not {wanted} (it is {_kind(target)})",
             )
         return target
 

@@ -299,7 +299,8 @@ class BatchService:
             metadata.save_execution(item.execution)
             metadata.append_events(item.events)
             item = item.row
-        metadata.add_batch_row(item.model_dump())
+        # model_dump would turn a message or a model in the state into a plain dict
+        metadata.add_batch_row({**item.model_dump(exclude={"state"}), "state": item.state})
         return item
 
     # -- checks --------------------------------------------------------------------------

@@ -24,12 +24,14 @@ class EventType(StrEnum):
     NODE_STARTED = "node_started"
     NODE_COMPLETED = "node_completed"
     NODE_FAILED = "node_failed"
+    NODE_ATTEMPT_FAILED = "node_attempt_failed"  # one attempt of a node with a RetryPolicy
     CHECKPOINT_CREATED = "checkpoint_created"
 
 
 _SEVERITY = {
     EventType.EXECUTION_FAILED: Severity.ERROR,
     EventType.NODE_FAILED: Severity.ERROR,
+    EventType.NODE_ATTEMPT_FAILED: Severity.WARNING,
     EventType.EXECUTION_STOPPED: Severity.WARNING,
     EventType.EXECUTION_ROLLED_BACK: Severity.WARNING,
     EventType.NODE_STARTED: Severity.DEBUG,

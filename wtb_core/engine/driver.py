@@ -1,6 +1,7 @@
 """Driving one execution through LangGraph, one super-step at a time.
 
-``ExecutionDriver.drive`` streams the graph with ``stream_mode=["checkpoints", "tasks"]``:
+``ExecutionDriver.drive`` streams the graph with ``stream_mode=["checkpoints", "tasks"]``
+(``astream`` on an event loop when the graph has ``async def`` nodes):
 task events become node started / completed / failed events (with timings), checkpoint
 events become checkpoint-created events, file snapshots and the execution's new head.
 Between super-steps it honours ``pause`` and ``stop`` requested from other threads and the
@@ -9,9 +10,10 @@ project's timeout. It never writes the metadata store: it returns a ``RunOutcome
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +23,8 @@ from langgraph.errors import GraphRecursionError
 from wtb_core.checkpoint_stores import thread_config
 from wtb_core.domain.events import Event, EventType
 from wtb_core.domain.models import ExecutionStatus, PendingInterrupt
+from wtb_core.engine.async_graphs import is_async_graph, run_coroutine
+from wtb_core.engine.attempts import report_attempts
 from wtb_core.engine.history import head_snapshot, pending_interrupts, user_nodes
 from wtb_core.engine.serialization import describe_failure, is_serialisation_error
 from wtb_core.ports.file_tracker import FileTracker, TrackedExecution
@@ -68,6 +72,61 @@ class Control:
     def __init__(self) -> None:
         self.requested: ExecutionStatus | None = None  # PAUSED or CANCELLED
         self.finished = threading.Event()
+
+
+class _Loop:
+    """One drive's progress through the stream, shared by the sync and the async paths.
+
+    ``on_item`` handles one ``(mode, payload)`` item and returns True when the drive must
+    stop at this super-step boundary (a pause or stop was requested).
+    """
+
+    def __init__(self, driver: ExecutionDriver, request: RunRequest, control: Control) -> None:
+        self.driver = driver
+        self.request = request
+        self.control = control
+        self.started = time.perf_counter()
+        self.running: dict[str, tuple[str, float]] = {}  # task id -> (node, start)
+        self.step_nodes: tuple[str, ...] = ()
+        self.head = request.head
+        self.last: dict[str, Any] | None = None
+        self.stop_reason: ExecutionStatus | None = None
+        self.interrupted = False
+
+    def on_item(self, mode: str, payload: Any) -> bool:
+        request = self.request
+        if mode == "tasks":
+            self.interrupted |= self.driver._on_task(request, payload, self.running)
+            return False
+        self.head = payload["config"]["configurable"]["checkpoint_id"]
+        self.last = payload
+        self.driver._on_checkpoint(request, payload, self.step_nodes)
+        self.step_nodes = user_nodes(task["name"] for task in payload["tasks"])
+        self.stop_reason = self.control.requested
+        if self.stop_reason is not None:
+            return True
+        if request.timeout and time.perf_counter() - self.started > request.timeout:
+            raise TimeoutError(
+                f"execution exceeded its timeout of {request.timeout:g} s; raise "
+                "ExecutionConfig.default_timeout or resume it to continue"
+            )
+        return False
+
+    async def consume(self, stream: AsyncIterator[tuple[str, Any]]) -> None:
+        async with contextlib.aclosing(stream):  # type: ignore[type-var]
+            async for mode, payload in stream:
+                if self.on_item(mode, payload):
+                    return
+
+    def attempt_failed(self, node: str, attempt: int | None, error: BaseException) -> None:
+        """A node with a ``RetryPolicy`` raised; LangGraph may run it again."""
+        self.driver._event(
+            self.request,
+            EventType.NODE_ATTEMPT_FAILED,
+            node=node,
+            message=f"{type(error).__name__}: {error}",
+            data={"attempt": attempt},
+        )
 
 
 class ExecutionDriver:
@@ -131,47 +190,39 @@ class ExecutionDriver:
             request.thread_id, request.head if request.address_head else None
         )
         config["recursion_limit"] = request.recursion_limit
-        started = time.perf_counter()
-        running: dict[str, tuple[str, float]] = {}  # task id -> (node, start)
-        step_nodes: tuple[str, ...] = ()
-        head = request.head
-        last: dict[str, Any] | None = None
-        stop_reason: ExecutionStatus | None = None
-        interrupted = False
+        options: dict[str, Any] = {
+            "stream_mode": ["checkpoints", "tasks"],
+            "interrupt_before": request.breakpoints or None,
+            "durability": request.durability,
+        }
+        loop = _Loop(self, request, control)
         try:
-            for mode, payload in request.graph.stream(
-                graph_input,
-                config,
-                stream_mode=["checkpoints", "tasks"],
-                interrupt_before=request.breakpoints or None,
-                durability=request.durability,
-            ):
-                if mode == "tasks":
-                    interrupted |= self._on_task(request, payload, running)
-                    continue
-                head = payload["config"]["configurable"]["checkpoint_id"]
-                last = payload
-                self._on_checkpoint(request, payload, step_nodes)
-                step_nodes = user_nodes(task["name"] for task in payload["tasks"])
-                stop_reason = control.requested
-                if stop_reason is not None:
-                    break
-                if request.timeout and time.perf_counter() - started > request.timeout:
-                    raise TimeoutError(
-                        f"execution exceeded its timeout of {request.timeout:g} s; raise "
-                        "ExecutionConfig.default_timeout or resume it to continue"
+            with report_attempts(loop.attempt_failed):
+                if is_async_graph(request.graph):
+                    run_coroutine(
+                        loop.consume(request.graph.astream(graph_input, config, **options))
                     )
+                else:
+                    for mode, payload in request.graph.stream(graph_input, config, **options):
+                        if loop.on_item(mode, payload):
+                            break
         except Exception as exc:
-            return self._failed(request, exc, head, running, started)
+            return self._failed(request, exc, loop.head, loop.running, loop.started)
         except BaseException:  # KeyboardInterrupt: record it, then let it propagate
             self._event(request, EventType.EXECUTION_STOPPED, message="interrupted by the user")
             raise
-        elapsed = (time.perf_counter() - started) * 1000
-        if last is not None and not last["next"] and not interrupted and stop_reason is None:
+        elapsed = (time.perf_counter() - loop.started) * 1000
+        last = loop.last
+        if (
+            last is not None
+            and not last["next"]
+            and not loop.interrupted
+            and loop.stop_reason is None
+        ):
             return RunOutcome(
-                ExecutionStatus.COMPLETED, head, dict(last["values"]), duration_ms=elapsed
+                ExecutionStatus.COMPLETED, loop.head, dict(last["values"]), duration_ms=elapsed
             )
-        return self._stopped(request, head, stop_reason, elapsed)
+        return self._stopped(request, loop.head, loop.stop_reason, elapsed)
 
     def _on_task(
         self, request: RunRequest, payload: dict[str, Any], running: dict[str, tuple[str, float]]

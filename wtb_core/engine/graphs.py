@@ -15,9 +15,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from langchain_core.runnables import Runnable
+from langgraph._internal._runnable import RunnableCallable
 from langgraph.graph import StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from wtb_core.engine.async_graphs import has_async_nodes
+from wtb_core.engine.async_saver import AsyncSaver
+from wtb_core.engine.attempts import reporting_attempts
 from wtb_core.errors import ProjectError
 
 
@@ -73,25 +78,39 @@ def copy_builder(builder: StateGraph) -> StateGraph:
 
 def build_graph(
     template: GraphTemplate,
-    replacements: Mapping[str, Callable[..., Any]],
+    replacements: Mapping[str, Any],
     checkpointer: Any,
-    wrap: Callable[[str, Callable[..., Any]], Callable[..., Any]] | None = None,
+    wrap: Callable[[str, Any], Any] | None = None,
 ) -> CompiledStateGraph:
-    """Compile a copy of ``template`` with ``replacements`` swapped in.
+    """Compile a copy of ``template`` with ``replacements`` (callables or Runnables, as
+    ``StateGraph.add_node`` takes) swapped in.
 
     ``wrap(node, func)`` sees every node's callable (the variant's for swapped nodes) and
-    returns what LangGraph should run instead, or ``func`` itself to keep it.
+    returns what LangGraph should run instead, or ``func`` itself to keep it. Callables of
+    nodes with a ``RetryPolicy`` report each failed attempt (``engine.attempts``). A graph
+    with an ``async def`` node is compiled over ``AsyncSaver(checkpointer)``.
     """
     builder = copy_builder(template.builder)
     for node, spec in list(builder.nodes.items()):
-        func = replacements.get(node) or getattr(spec.runnable, "func", None)
+        func = replacements.get(node) or _callable_of(spec.runnable)
         wrapped = wrap(node, func) if wrap is not None and func is not None else func
+        if spec.retry_policy and callable(wrapped) and not isinstance(wrapped, Runnable):
+            wrapped = reporting_attempts(node, wrapped)
         if node in replacements or wrapped is not func:
             _swap_node(builder, node, wrapped)
+    if has_async_nodes(builder):
+        checkpointer = AsyncSaver(checkpointer)
     return builder.compile(checkpointer=checkpointer, **template.compile_options)
 
 
-def _swap_node(builder: StateGraph, node: str, func: Callable[..., Any]) -> None:
+def _callable_of(runnable: Any) -> Any:
+    """The function behind a node LangGraph made from a function (sync or async)."""
+    if isinstance(runnable, RunnableCallable):
+        return runnable.func or runnable.afunc
+    return getattr(runnable, "func", None)
+
+
+def _swap_node(builder: StateGraph, node: str, func: Any) -> None:
     """Replace a node's callable, keeping its spec (schema, retry, cache, destinations)."""
     spec = builder.nodes.pop(node)
     builder.add_node(node, func)  # LangGraph's own coercion of a callable into a node

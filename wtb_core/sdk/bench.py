@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from langgraph.errors import InvalidUpdateError
+from langgraph.errors import GraphBubbleUp, InvalidUpdateError
 from langgraph.types import Command
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from wtb_core.batch.service import BatchProgress, BatchService, BatchTestResult
 from wtb_core.checkpoint_stores import lineage, thread_config
@@ -50,6 +51,7 @@ from wtb_core.errors import (
     InvalidStateError,
     ProjectError,
     ProjectNotFoundError,
+    WTBError,
 )
 from wtb_core.loading import import_reference
 from wtb_core.ports.file_tracker import TrackedExecution
@@ -59,6 +61,24 @@ from wtb_core.storage.database import utcnow
 from wtb_core.storage.tables import ExecutionRow
 
 _HOST = socket.gethostname()
+
+
+def _validate_model_fields(schema: Any, values: Mapping[str, Any]) -> None:
+    """Refuse values a pydantic state schema would refuse, before anything is written
+    (LangGraph stores such an update and fails only when it next reads the state)."""
+    if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
+        return
+    for key, value in values.items():
+        field = schema.model_fields.get(key)
+        if field is None:
+            continue
+        try:
+            TypeAdapter(field.annotation).validate_python(value)
+        except ValidationError as exc:
+            raise InvalidStateError(
+                f"state key {key!r} does not accept {value!r}: {schema.__name__}.{key} is "
+                f"{field.annotation!r} ({exc.errors()[0]['msg']})"
+            ) from None
 
 
 def new_execution_id() -> str:
@@ -610,6 +630,7 @@ class WTBTestBench:
                 f"as_node={as_node!r} is not a node of this graph; its nodes are: "
                 f"{', '.join(graph.builder.nodes)}"
             )
+        _validate_model_fields(graph.builder.state_schema, values)
         try:
             config = graph.update_state(
                 thread_config(row.thread_id, row.head_checkpoint_id), dict(values), as_node=as_node
@@ -618,6 +639,16 @@ class WTBTestBench:
             raise InvalidStateError(
                 f"LangGraph refused the update ({exc}); pass as_node=<the node the values come "
                 "from> to say which node's update this is"
+            ) from exc
+        except (WTBError, GraphBubbleUp):
+            raise
+        except Exception as exc:  # a reducer or the state schema rejected a value
+            keys = ", ".join(map(repr, sorted(values)))
+            who = f"node {as_node!r}" if as_node else "the node that wrote last"
+            raise InvalidStateError(
+                f"LangGraph refused the update of state key(s) {keys} as {who}: "
+                f"{type(exc).__name__}: {exc}. Pass values of the type the state schema and "
+                "its reducers expect"
             ) from exc
         new_head = config["configurable"]["checkpoint_id"]
         self._publish(
