@@ -158,7 +158,7 @@ RETRIEVER_0 = ("variants", "nodes", "retriever", 0)
         pytest.param(
             [((*RETRIEVER_0, "function"), "NOT_CALLABLE")],
             "variants.nodes.retriever[0].function: tests.yaml_workflows:NOT_CALLABLE is not "
-            "callable",
+            "a function or a Runnable",
             id="not-callable",
         ),
         pytest.param(

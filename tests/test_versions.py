@@ -176,7 +176,7 @@ def test_a_duplicate_version_label_is_refused(project):
     ("node", "implementation", "message"),
     [
         ("ranker", better_retriever, "has no node 'ranker' to update.*retriever, generator"),
-        ("retriever", "not a function", "must be callable, not str"),
+        ("retriever", "not a function", "must be a function or a Runnable .* not str"),
     ],
 )
 def test_update_node_refuses_unknown_nodes_and_non_callables(

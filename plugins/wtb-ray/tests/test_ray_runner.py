@@ -249,3 +249,14 @@ def test_wtb_parity_command(tmp_path, monkeypatch):
     report = json.loads(result.stdout)
     assert report["runners"] == ["threadpool", "ray"] and report["cells"] == 2
     assert report["differences"] == []
+
+
+def test_async_nodes_run_on_ray(tmp_path):
+    from tests.differential import graphs
+
+    with _bench(tmp_path) as bench:
+        bench.register_project(WorkflowProject("loop", graphs.looping_async))
+        batch = bench.run_batch_test("loop", [{}], [{"n": 0}, {"n": 2}], runner="ray")
+        assert [r.status for r in batch.results] == [ExecutionStatus.COMPLETED] * 2
+        assert [r.state["n"] for r in batch.results] == [3, 3]
+        assert [r.state["log"] for r in batch.results] == [["up"] * 3 + ["done"], ["up", "done"]]
