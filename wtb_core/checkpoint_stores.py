@@ -86,12 +86,14 @@ def copy_lineage(
     nested.reverse()  # list() is newest first; write parents before children
     for tup in [*chain, *nested]:
         keep_writes = not (continued and tup is chain[-1])
-        _put_tuple(saver, target_thread_id, tup, keep_writes)
+        put_tuple(saver, target_thread_id, tup, keep_writes)
 
 
-def _put_tuple(
+def put_tuple(
     saver: BaseCheckpointSaver, target_thread_id: str, tup: CheckpointTuple, keep_writes: bool
 ) -> None:
+    """Write ``tup`` (same id, parent link and namespace) into another thread, with its
+    pending writes when ``keep_writes``."""
     ns = tup.config["configurable"].get("checkpoint_ns", "")
     checkpoint_id = tup.config["configurable"]["checkpoint_id"]
     saver.put(

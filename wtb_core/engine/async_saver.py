@@ -22,7 +22,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from wtb_core.checkpoint_stores import _put_tuple
+from wtb_core.checkpoint_stores import put_tuple
 
 
 class AsyncSaver(BaseCheckpointSaver):
@@ -113,7 +113,7 @@ class AsyncSaver(BaseCheckpointSaver):
             return
         source = self.wrapped.list({"configurable": {"thread_id": source_thread_id}})
         for tup in reversed([*source]):  # newest first: put parents before children
-            _put_tuple(self.wrapped, target_thread_id, tup, keep_writes=True)
+            put_tuple(self.wrapped, target_thread_id, tup, keep_writes=True)
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         self.wrapped.prune(thread_ids, strategy=strategy)
