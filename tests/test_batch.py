@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
@@ -61,13 +62,14 @@ def test_every_cell_is_a_scored_execution(bench, rag):
     )
     assert batch.status is BatchStatus.COMPLETED
     assert len(batch.results) == 2 * 2 * 2
-    assert {r.combination for r in batch.results} == {"default", "generate=echo"}
+    assert {r.combination_label for r in batch.results} == {"default", "generate=echo"}
     assert {r.case for r in batch.results} == {"case-0", "rag"}
-    rag_echo = [r for r in batch.results if r.case == "rag" and r.combination == "generate=echo"]
+    echo = {"generate": "echo"}
+    rag_echo = [r for r in batch.results if r.case == "rag" and r.combination == echo]
     assert all(r.state["answer"] == "echo: RAG?" for r in rag_echo)
     assert all(r.scores["exact_match"] == 1.0 for r in rag_echo)  # n == 3 either way
     assert all(r.scores["has_answer"] == 1.0 for r in rag_echo)
-    default_rows = [r for r in batch.results if r.combination == "default"]
+    default_rows = [r for r in batch.results if r.combination == {"generate": "default"}]
     assert all(r.scores["has_answer"] == 0.0 for r in default_rows)
     assert all(r.scores["latency"] == pytest.approx(r.duration_ms) for r in batch.results)
     case0 = [r for r in batch.results if r.case == "case-0"]
@@ -227,7 +229,7 @@ def test_a_plugin_runner_is_chosen_by_configuration(data_dir):
     assert CountingRunner.jobs == 1 and len(batch.results) == 1
 
 
-def test_a_third_party_evaluator_is_usable_by_name(monkeypatch, data_dir):
+def test_a_third_party_evaluator_is_usable_by_name(monkeypatch, data_dir, sample_plugin):
     monkeypatch.delenv("WTB_LOAD_PLUGINS")
     with WTBTestBench(data_dir=data_dir) as bench:
         project = register(bench, workflows.linear)
@@ -299,3 +301,186 @@ def test_cancel_from_another_process_stops_the_running_batch(bench, data_dir):
         other.close()
     assert batch.status is BatchStatus.CANCELLED
     assert 1 <= len(batch.results) < 12
+
+
+# --- rows carry the matrix entry they ran ---------------------------------------------------
+
+
+def test_rows_carry_the_matrix_entry_they_ran_as_a_dict(bench, rag, data_dir):
+    bench.get_project(rag).register_workflow_variant("again", workflows.linear)
+    matrix = [{"generate": "default"}, {"generate": "echo"}, {"_workflow": "again"}]
+    batch = bench.run_batch_test(rag, matrix, [{"query": "a"}, {"query": "b"}], ["latency"])
+    assert [r.combination for r in batch.results] == [m for m in matrix for _ in range(2)]
+    assert [r.combination_label for r in batch.results[::2]] == [
+        "default",
+        "generate=echo",
+        "_workflow=again",
+    ]
+    echo = [r for r in batch.results if r.combination == {"generate": "echo"}]
+    assert [(r.case, r.state["answer"]) for r in echo] == [
+        ("case-0", "echo: a"),
+        ("case-1", "echo: b"),
+    ]
+    assert batch.combinations == matrix
+    assert batch.rows_for({"generate": "echo"}) == echo == batch.rows_for("generate=echo")
+    assert batch.rows_for({}) == batch.rows_for("default") == batch.results[:2]
+    with pytest.raises(ConfigurationError, match="not a combination of this batch"):
+        batch.rows_for({"generate": "nope"})
+    # the comparison groups by combination and takes the baseline as a label or a dict
+    comparison = batch.comparison(baseline={"generate": "echo"})
+    assert comparison.baseline == {"generate": "echo"}
+    assert comparison.baseline_label == "generate=echo"
+    assert [c.combination for c in comparison.combinations] == matrix
+    assert [p.combination for p in comparison.paired] == [matrix[0], matrix[2]]
+    assert batch.comparison(baseline="generate=echo") == comparison
+    with pytest.raises(ConfigurationError, match="not a combination"):
+        batch.comparison(baseline={"_workflow": "nope"})
+    # read back (from the batch's stored matrix) in a new bench, rows are the same
+    with WTBTestBench(data_dir=data_dir, load_entrypoints=False) as again:
+        assert again.get_batch(batch.batch_id).results == batch.results
+        [listed] = again.list_batches()
+        assert listed.results == batch.results and listed.combinations == matrix
+    assert {r.combination for r in bench.stack.metadata.batch_rows(batch.batch_id)} == {
+        "default",
+        "generate=echo",
+        "_workflow=again",
+    }  # the table keeps the label
+
+
+# --- non-finite scores --------------------------------------------------------------------
+
+
+def nan_score(case, outcome):
+    return math.nan
+
+
+def split_scores(case, outcome):
+    """``recall`` is infinite for case ``a`` only; ``precision`` is never finite."""
+    return {"recall": math.inf if case.inputs["query"] == "a" else 0.5, "precision": -math.inf}
+
+
+def check_non_finite_scores(bench: WTBTestBench, project: str) -> None:
+    """A non-finite score is that metric's error for the row, never a stored float, and the
+    comparison counts it as an error (shared with the PostgreSQL test in wtb-postgres)."""
+    batch = bench.run_batch_test(
+        project,
+        [{}],
+        [{"query": "a"}, {"query": "b"}],
+        evaluators=[nan_score, split_scores, "latency"],
+        runner="sequential",
+    )
+    assert batch.status is BatchStatus.COMPLETED and len(batch.results) == 2
+    first, second = batch.results
+    assert [r.status for r in batch.results] == [ExecutionStatus.COMPLETED] * 2
+    assert set(first.scores) == {"latency"}
+    assert set(second.scores) == {"latency", "recall"} and second.scores["recall"] == 0.5
+    assert first.score_errors == {
+        "nan_score": "evaluator returned nan: not a finite number",
+        "recall": "evaluator returned inf: not a finite number",
+        "precision": "evaluator returned -inf: not a finite number",
+    }
+    assert set(second.score_errors) == {"nan_score", "precision"}
+    assert not first.passed and not second.passed
+    stored = bench.stack.metadata.batch_rows(batch.batch_id)
+    assert all(math.isfinite(v) for r in stored for v in r.scores.values())
+    assert bench.get_batch(batch.batch_id).results == batch.results
+
+    metrics = batch.comparison().combinations[0].metrics
+    assert list(metrics) == ["latency", "nan_score", "precision", "recall"]
+    assert (metrics["latency"].n_cases, metrics["latency"].n_errors) == (2, 0)
+    assert (metrics["recall"].n_cases, metrics["recall"].n_errors) == (1, 1)
+    assert metrics["recall"].mean == 0.5
+    for only_errors in ("nan_score", "precision"):
+        stats = metrics[only_errors]
+        assert (stats.n_cases, stats.n_errors, stats.mean, stats.ci) == (0, 2, None, None)
+    text = str(batch.comparison())
+    assert "precision" in text and "nan_score" in text and "errors" in text
+
+
+def test_non_finite_scores_are_score_errors(bench, rag):
+    check_non_finite_scores(bench, rag)
+
+
+# --- arguments are checked before anything is stored --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"repetitions": 1.5}, r"repetitions must be a whole number .*not 1\.5"),
+        ({"repetitions": "2"}, r"repetitions must be a whole number .*not '2'"),
+        ({"repetitions": True}, "repetitions must be a whole number"),
+        ({"repetitions": None}, "repetitions must be a whole number"),
+        ({"repetitions": -2}, "repetitions must be at least 1, not -2"),
+        ({"parallelism": "4"}, r"parallelism must be a whole number .*or None.*not '4'"),
+        ({"parallelism": 2.0}, "parallelism must be a whole number"),
+        ({"parallelism": 0}, "parallelism must be at least 1, not 0"),
+        ({"parallelism": -3}, "parallelism must be at least 1, not -3"),
+        ({"variant_matrix": {"generate": "echo"}}, "variant_matrix must be a list of"),
+        ({"variant_matrix": "generate=echo"}, "variant_matrix must be a list of"),
+        ({"variant_matrix": None}, "variant_matrix must be a list of"),
+        ({"variant_matrix": [["generate", "echo"]]}, r"variant_matrix\[0\] must be a dict"),
+        ({"variant_matrix": [{}, {"generate": 1}]}, r"variant_matrix\[1\]\['generate'\] is 1"),
+        ({"variant_matrix": [{"generate": None}]}, r"variant_matrix\[0\]\['generate'\] is None"),
+        ({"variant_matrix": [{1: "echo"}]}, r"variant_matrix\[0\] has the key 1"),
+        ({"test_cases": {"query": "q"}}, "test_cases must be a list of"),
+        ({"test_cases": "q"}, "test_cases must be a list of"),
+        ({"test_cases": [{"query": "q"}, 3]}, r"test_cases\[1\] is an int: give a dict"),
+        ({"test_cases": ["q"]}, r"test_cases\[0\] is a str: give a dict"),
+        ({"test_cases": [{1: "q"}]}, r"test_cases\[0\] has the key 1"),
+        ({"test_cases": [{"query": object()}]}, r"test_cases\[0\] cannot be stored as JSON"),
+        ({"evaluators": "latency"}, "evaluators must be a list of"),
+        ({"evaluators": [3]}, "evaluator 3 is neither a registered name nor a callable"),
+        ({"runner": "nope"}, r"unknown batch runner 'nope' \(available: sequential"),
+        ({"runner": 3}, "runner must be a runner name"),
+        ({"on_progress": 3}, "on_progress must be a callable"),
+        ({"keep_workspaces": "yes"}, "keep_workspaces must be True or False"),
+    ],
+)
+def test_bad_arguments_are_typed_errors_and_store_nothing(bench, rag, kwargs, message):
+    arguments = {"variant_matrix": [{}], "test_cases": [{"query": "q"}], **kwargs}
+    with pytest.raises(ConfigurationError, match=message):
+        bench.run_batch_test(rag, **arguments)
+    assert bench.list_batches() == [] and bench.list_executions() == []
+
+
+def test_a_project_name_must_be_a_string(bench, rag):
+    with pytest.raises(ConfigurationError, match=r"project must be a project name .*not \['x'\]"):
+        bench.run_batch_test(["x"], [{}], [{"query": "q"}])
+    assert bench.list_batches() == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"parallelism": "4"}, "parallelism must be a whole number"),
+        ({"parallelism": 0}, "parallelism must be at least 1, not 0"),
+        ({"runner": "nope"}, "unknown batch runner 'nope'"),
+        ({"runner": 2}, "runner must be a runner name"),
+        ({"evaluators": "latency"}, "evaluators must be a list of"),
+        ({"retry_failed": "yes"}, "retry_failed must be True or False"),
+        ({"on_progress": "print"}, "on_progress must be a callable"),
+        ({"keep_workspaces": 1}, "keep_workspaces must be True or False"),
+        ({"batch_id": 7}, "batch_id must be a batch id"),
+    ],
+)
+def test_bad_resume_arguments_are_typed_errors_and_change_nothing(bench, kwargs, message):
+    failing = register(bench, workflows.failing)
+    batch = bench.run_batch_test(failing, [{}], [{"query": "a"}], runner="sequential")
+    arguments = {"batch_id": batch.batch_id, "retry_failed": True, **kwargs}
+    with pytest.raises(ConfigurationError, match=message):
+        bench.resume_batch(**arguments)
+    [stored] = bench.list_batches()
+    assert stored.status is BatchStatus.COMPLETED and stored.results == batch.results
+    workflows.FAIL["flaky"] = False
+    resumed = bench.resume_batch(batch.batch_id, retry_failed=True)  # still resumable here
+    assert [r.status for r in resumed.results] == [ExecutionStatus.COMPLETED]
+
+
+def test_a_batch_stored_with_unusable_settings_is_refused_by_resume(bench, rag):
+    """A batch stored unchecked by an earlier WTB (repetitions=1.5) gets a typed error."""
+    batch = bench.run_batch_test(rag, [{}], [{"query": "q"}], runner="sequential")
+    bench.stack.metadata.update_batch(batch.batch_id, repetitions=1.5)
+    with pytest.raises(ConfigurationError, match=r"was stored with repetitions=1\.5"):
+        bench.resume_batch(batch.batch_id)
+    assert bench.get_batch(batch.batch_id).status is BatchStatus.COMPLETED

@@ -25,6 +25,7 @@ CASES = [
     {"query": "q3"},  # plain inputs
 ]
 MATRIX = "- {}\n- {retriever: bm25_retriever}\n- {_workflow: rag_with_reranker}\n"
+COMBINATIONS = [{}, {"retriever": "bm25_retriever"}, {"_workflow": "rag_with_reranker"}]
 LABELS = ["default", "retriever=bm25_retriever", "_workflow=rag_with_reranker"]
 
 
@@ -71,6 +72,7 @@ def test_batch_runs_a_yaml_project_and_prints_the_comparison(
     assert "Batch summary" in out and "default (baseline)" in out
     assert all(label in out for label in LABELS)
     assert "exact_match" in out and "latency" in out  # default evaluators: cases expect values
+    assert "method" in out and "wilson" in out
     assert f"batch show {batch_id}" in out
 
 
@@ -91,9 +93,17 @@ def test_batch_json_has_rows_and_the_comparison(wtb: Invoke, files: dict[str, st
     assert out["status"] == "completed" and out["project"] == "yaml_rag"
     assert out["rows"] == out["total_cells"] == len(out["results"]) == 3 * 3 * 2
     assert {r["case"] for r in out["results"]} == {"docs", "bm25", "case-2"}
+    rows = out["results"]
+    assert [r["combination"] for r in rows[::6]] == COMBINATIONS  # the matrix entries as given
+    assert [r["combination_label"] for r in rows[::6]] == LABELS
+    bm25 = [r for r in rows if r["combination"] == {"retriever": "bm25_retriever"}]
+    assert len(bm25) == 6 and {r["combination_index"] for r in bm25} == {1}
     comparison = out["comparison"]
-    assert comparison["baseline"] == LABELS[1]
-    assert [c["combination"] for c in comparison["combinations"]] == LABELS
+    assert comparison["baseline"] == COMBINATIONS[1]
+    assert comparison["baseline_label"] == LABELS[1]
+    assert [c["combination"] for c in comparison["combinations"]] == COMBINATIONS
+    assert [c["combination_label"] for c in comparison["combinations"]] == LABELS
+    assert comparison["combinations"][0]["metrics"]["exact_match"]["ci_method"] == "wilson"
     assert out["fail_under"] == []
 
 
@@ -151,6 +161,8 @@ def test_a_bad_cases_file_names_the_line(
         (["--matrix", "missing.yaml"], "--matrix missing.yaml: No such file"),
         (["--fail-under", "pass_rate"], "--fail-under 'pass_rate' is not METRIC=NUMBER"),
         (["--baseline", "retriever=x"], "--baseline 'retriever=x' is not a combination"),
+        (["--baseline", "{retriever: x}"], "--baseline '{retriever: x}' is not a combination"),
+        (["--baseline", "{retriever: [x]}"], "--baseline '{retriever: [x]}' must be a label"),
         (["--name", "x"], "--name cannot rename the YAML project"),
     ],
 )
@@ -186,7 +198,19 @@ def test_batches_lists_and_show_shows_a_batch(wtb: Invoke, files: dict[str, str]
     assert "_workflow=rag_with_reranker (baseline)" in shown
     data = as_json(wtb, "batch", "show", batch_id)
     assert data["status"] == "completed" and len(data["results"]) == 9
-    assert data["comparison"]["baseline"] == "default"
+    assert (
+        data["comparison"]["baseline"] == {} and data["comparison"]["baseline_label"] == "default"
+    )
+    assert [r["combination"] for r in data["results"][::3]] == COMBINATIONS
+    by_entry = as_json(
+        wtb, "batch", "show", batch_id, "--baseline", "{_workflow: rag_with_reranker}"
+    )
+    assert by_entry["comparison"]["baseline"] == COMBINATIONS[2]
+    assert by_entry["comparison"]["baseline_label"] == LABELS[2]
+    assert_error(
+        wtb("batch", "show", batch_id, "--baseline", "{retriever: nope}"),
+        "--baseline '{retriever: nope}' is not a combination of this batch",
+    )
     assert_error(wtb("batch", "show", "nope"), "batch 'nope' does not exist")
 
 

@@ -41,7 +41,8 @@ def row(
     return BatchRow(
         batch_id="b1",
         combination_index=combination,
-        combination=f"retriever=v{combination}",
+        combination={"retriever": f"v{combination}"},
+        combination_label=f"retriever=v{combination}",
         case_index=case,
         case=f"case{case}",
         repetition=repetition,
@@ -149,8 +150,8 @@ def test_combination_summary_counts_rates_and_metric_ci():
     assert stats.success_ci == pytest.approx(wilson_interval(5, 6))
     acc = stats.metrics["acc"]
     assert acc.n_cases == 5 and acc.mean == pytest.approx(0.6)
-    assert acc.ci[0] < 0.6 < acc.ci[1]
-    assert acc.ci == pytest.approx(t_interval([0.2, 0.4, 0.6, 0.8, 1.0]))
+    assert acc.ci_method == "logit-t"  # every value lies in [0, 1]
+    assert 0.0 < acc.ci[0] < 0.6 < acc.ci[1] < 1.0
 
 
 def test_latency_percentiles_use_completed_rows_only():
@@ -192,10 +193,36 @@ def test_single_repetition_has_no_pass_k():
     assert stats.pass_hat_k is None and stats.pass_at_k is None and stats.flaky_cases == []
 
 
-def test_non_finite_scores_are_ignored():
-    rows = [*scored(0, [0.5, 0.7]), row(0, 2, scores={"acc": math.nan})]
-    acc = compare(rows).combinations[0].metrics["acc"]
-    assert acc.n_cases == 2 and acc.mean == pytest.approx(0.6)
+def test_non_finite_scores_are_errors_the_comparison_counts():
+    rows = [
+        *scored(0, [0.5, 0.7]),
+        row(0, 2, scores={"acc": math.nan}),
+        row(0, 3, scores={"acc": math.inf, "f1": -math.inf}),
+        *scored(1, [0.4, 0.6, 0.8]),
+        row(1, 3, scores={"f1": math.nan}),
+    ]
+    assert rows[2].scores == {}
+    assert rows[2].score_errors == {"acc": "evaluator returned nan: not a finite number"}
+    assert rows[3].score_errors == {
+        "acc": "evaluator returned inf: not a finite number",
+        "f1": "evaluator returned -inf: not a finite number",
+    }
+    comparison = compare(rows)
+    metrics = comparison.combinations[0].metrics
+    assert list(metrics) == ["acc", "f1"]
+    acc, f1 = metrics["acc"], metrics["f1"]
+    assert (acc.n_cases, acc.n_errors, acc.mean) == (2, 2, pytest.approx(0.6))
+    assert (f1.n_cases, f1.n_errors, f1.mean, f1.ci, f1.ci_method) == (0, 1, None, None, None)
+    [pair] = comparison.paired
+    assert pair.metrics["acc"].n_cases == 2  # cases 0 and 1: the only ones both scored
+    assert pair.metrics["f1"].n_cases == 0 and pair.metrics["f1"].delta is None
+    text = comparison.to_markdown()
+    assert "| combination | metric | cases | errors | mean | CI | method |" in text
+    assert "| retriever=v0 (baseline) | acc | 2 | 2 | 0.600 |" in text
+    assert "|  | f1 | 0 | 1 | — | — | — |" in text
+    assert "f1" in str(comparison)
+    data = comparison.to_dict()["combinations"][0]["metrics"]["f1"]
+    assert (data["n_cases"], data["n_errors"], data["mean"]) == (0, 1, None)
 
 
 # --- paired comparison ------------------------------------------------------------------------
@@ -205,7 +232,8 @@ def test_clear_improvement_is_significant():
     base = [0.40, 0.50, 0.45, 0.60, 0.55, 0.35, 0.50, 0.65, 0.40, 0.52]
     better = [v + 0.3 + 0.01 * (i % 3) for i, v in enumerate(base)]
     comparison = compare(scored(0, base) + scored(1, better))
-    assert comparison.baseline == "retriever=v0"
+    assert comparison.baseline == {"retriever": "v0"}
+    assert comparison.baseline_label == "retriever=v0"
     [pair] = comparison.paired
     acc = pair.metrics["acc"]
     assert acc.n_cases == 10
@@ -284,22 +312,33 @@ def test_no_shared_case_gives_no_delta():
 def test_baseline_can_be_named():
     rows = scored(0, [0.2, 0.4]) + scored(1, [0.5, 0.6]) + scored(2, [0.9, 0.8])
     comparison = compare(rows, baseline="retriever=v1")
-    assert comparison.baseline == "retriever=v1"
-    assert [p.combination for p in comparison.paired] == ["retriever=v0", "retriever=v2"]
+    assert comparison.baseline == {"retriever": "v1"}
+    assert comparison.baseline_label == "retriever=v1"
+    assert [p.combination_label for p in comparison.paired] == ["retriever=v0", "retriever=v2"]
+    assert [p.combination for p in comparison.paired] == [{"retriever": "v0"}, {"retriever": "v2"}]
+    assert all(p.baseline == {"retriever": "v1"} for p in comparison.paired)
     assert comparison.paired[0].metrics["acc"].delta == pytest.approx(-0.25)
+    assert compare(rows, baseline={"retriever": "v1"}) == comparison  # the matrix entry works too
     with pytest.raises(ConfigurationError, match="not a combination"):
         compare(rows, baseline="retriever=nope")
+    with pytest.raises(ConfigurationError, match="not a combination"):
+        compare(rows, baseline={"retriever": "nope"})
 
 
 def test_combinations_are_ordered_by_index():
     comparison = compare(scored(2, [0.1, 0.2]) + scored(0, [0.3, 0.4]))
     assert [c.combination_index for c in comparison.combinations] == [0, 2]
-    assert comparison.baseline == "retriever=v0"
+    assert comparison.baseline_label == "retriever=v0"
 
 
 def test_no_rows_and_bad_options():
     empty = compare([])
-    assert empty.baseline is None and empty.combinations == [] and empty.paired == []
+    assert (
+        empty.baseline is None
+        and empty.baseline_label is None
+        and empty.combinations == []
+        and empty.paired == []
+    )
     assert str(empty) == "no rows\n"
     with pytest.raises(ValueError):
         compare([], confidence=1.0)
@@ -322,7 +361,9 @@ def comparison() -> Comparison:
 
 def test_to_dict_is_json_and_round_trips(comparison):
     data = json.loads(json.dumps(comparison.to_dict()))
-    assert data["baseline"] == "retriever=v0"
+    assert data["baseline"] == {"retriever": "v0"} and data["baseline_label"] == "retriever=v0"
+    assert data["combinations"][0]["combination"] == {"retriever": "v0"}
+    assert data["combinations"][0]["combination_label"] == "retriever=v0"
     assert data["combinations"][1]["metrics"]["acc"]["ci"][0] < 0.875
     assert Comparison.model_validate(data) == comparison
     assert Comparison.model_validate_json(comparison.to_json()) == comparison
@@ -330,7 +371,7 @@ def test_to_dict_is_json_and_round_trips(comparison):
 
 def test_markdown_names_combinations_and_the_baseline(comparison):
     text = comparison.to_markdown()
-    assert "| retriever=v0 (baseline) |" in text
+    assert '| retriever=v0 (baseline) | `{"retriever": "v0"}` | 4 |' in text
     assert "retriever=v1" in text
     assert "retriever=v1 vs baseline retriever=v0" in text
     assert "| acc | 4 | 0.500 | 0.875 | +0.375 |" in text
@@ -355,7 +396,7 @@ def test_rich_tables_and_plain_text(comparison):
 
 
 def test_labels_with_brackets_are_not_rich_markup():
-    rows = [row(0, 0).model_copy(update={"combination": "[bold]x[/bold]"})]
+    rows = [row(0, 0).model_copy(update={"combination_label": "[bold]x[/bold]"})]
     assert "[bold]x[/bold]" in str(compare(rows))
 
 
@@ -401,6 +442,8 @@ def test_junit_xml_counts_and_contents(tmp_path):
     assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("5", "2", "2")
     first, second = root.findall("testsuite")
     assert first.get("name") == "retriever=v0"
+    [prop] = first.find("properties").findall("property")
+    assert (prop.get("name"), json.loads(prop.get("value"))) == ("combination", {"retriever": "v0"})
     assert (first.get("tests"), first.get("failures"), first.get("errors")) == ("3", "2", "0")
     assert (second.get("tests"), second.get("failures"), second.get("errors")) == ("2", "0", "2")
     cases = first.findall("testcase")
@@ -411,7 +454,7 @@ def test_junit_xml_counts_and_contents(tmp_path):
     assert failure.get("message") == "below 0.5: exact_match=0.000"
     assert "exact_match = 0" in failure.text
     assert cases[1].find("system-out").text == "execution_id: ex-1"
-    assert "judge raised: timeout" in cases[2].find("failure").text
+    assert "judge error: timeout" in cases[2].find("failure").text
     error = second.find("testcase").find("error")
     assert second.find("testcase").get("name") == "case0[rep 1]"
     assert error.get("message") == "[31mKeyError[0m: 'q'" and error.get("type") == "failed"
@@ -432,3 +475,65 @@ def test_pass_fail_metrics_get_a_wilson_interval_inside_0_1():
     assert stats.mean == pytest.approx(5 / 6)
     assert stats.ci == pytest.approx(wilson_interval(5, 6))
     assert stats.ci[0] >= 0.0 and stats.ci[1] <= 1.0
+
+
+def test_metrics_within_0_1_get_a_logit_t_interval_inside_the_range():
+    """The demo's citation_recall: five cases at 1.0 and one at 0.5, whose Student t interval
+    was [0.702, 1.131]. Bounded metrics get ``logit-t``; unbounded ones (latency) keep ``t``;
+    pass/fail ones ``wilson``. Each interval names its method in every output."""
+    recall = [1.0, 1.0, 1.0, 1.0, 1.0, 0.5]
+    assert t_interval(recall) == pytest.approx((0.702, 1.131), abs=1e-3)  # what it used to be
+    latency = [120.0, 95.5, 180.25, 60.0, 140.0, 99.75]
+    fast = [0.25, 0.5, 0.125, 0.75, 0.25, 0.5]  # a measurement inside [0, 1] is not bounded
+    rows = [
+        row(0, i, scores={"citation_recall": r, "latency": ms, "latency_s": s, "exact": e})
+        for i, (r, ms, s, e) in enumerate(
+            zip(recall, latency, fast, [1, 1, 1, 1, 1, 0], strict=True)
+        )
+    ]
+    comparison = compare(rows)
+    metrics = comparison.combinations[0].metrics
+    cited = metrics["citation_recall"]
+    assert 0.0 <= cited.ci[0] < cited.mean < cited.ci[1] <= 1.0
+    assert cited.ci_method == "logit-t"
+    assert cited.ci == pytest.approx((0.3998, 0.9945), abs=1e-4)
+    assert (metrics["latency"].ci_method, metrics["latency"].ci) == ("t", t_interval(latency))
+    assert (metrics["latency_s"].ci_method, metrics["latency_s"].ci) == ("t", t_interval(fast))
+    assert metrics["exact"].ci_method == "wilson"
+    # the JSON, the Markdown report and the rich table say which method each interval uses
+    data = comparison.to_dict()["combinations"][0]["metrics"]
+    assert {name: m["ci_method"] for name, m in data.items()} == {
+        "citation_recall": "logit-t",
+        "exact": "wilson",
+        "latency": "t",
+        "latency_s": "t",
+    }
+    text = comparison.to_markdown()
+    assert "| retriever=v0 | citation_recall | 6 | 0.917 | [0.400, 0.995] | logit-t |" in text
+    assert "|  | latency | 6 | 116 | [73, 159] | t |" in text
+    assert "- logit-t: Student t interval on the logit scale" in text
+    assert "- wilson: Wilson score interval" in text
+    plain = str(comparison)
+    assert "logit-t" in plain and "method" in plain and "[0.400, 0.995]" in plain
+    assert "errors" not in plain  # the errors column shows only when some metric has errors
+
+
+def test_declared_bounds_give_a_logit_t_interval_inside_them():
+    ratings = [5.0, 5.0, 5.0, 4.0, 5.0, 3.0]
+    rows = [row(0, i, scores={"rating": v}) for i, v in enumerate(ratings)]
+    unbounded = compare(rows).combinations[0].metrics["rating"]
+    assert unbounded.ci_method == "t" and unbounded.ci[1] > 5.0
+    rating = compare(rows, bounds={"rating": (1, 5)}).combinations[0].metrics["rating"]
+    assert rating.ci_method == "logit-t" and 1.0 <= rating.ci[0] < rating.mean < rating.ci[1] <= 5.0
+    # values outside the declared bounds: the bounds do not hold, so the t interval
+    outside = compare(rows, bounds={"rating": (0, 4.5)}).combinations[0].metrics["rating"]
+    assert outside.ci_method == "t"
+    with pytest.raises(ValueError, match="bounds for 'rating' must be"):
+        compare(rows, bounds={"rating": (5, 1)})
+
+
+def test_a_constant_bounded_metric_has_a_zero_width_interval():
+    stats = compare(scored(0, [0.7, 0.7, 0.7])).combinations[0].metrics["acc"]
+    assert stats.ci_method == "logit-t" and stats.ci == pytest.approx((0.7, 0.7))
+    single = compare(scored(0, [0.7])).combinations[0].metrics["acc"]
+    assert single.ci is None and single.ci_method is None

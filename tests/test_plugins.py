@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -101,7 +102,15 @@ def test_builtins_use_the_same_registration_path():
     assert registry.describe() == []
 
 
-def test_the_installed_sample_plugin_is_discovered_through_its_entry_point(monkeypatch):
+def test_the_sample_plugin_is_not_installed():
+    """It exists for the tests below; a user's ``wtb --help`` must not list its command."""
+    assert "sample" not in entry_points(group="wtb").names, (
+        "wtb-sample-plugin is installed in this environment, but it is for the tests only: "
+        "uv pip uninstall wtb-sample-plugin"
+    )
+
+
+def test_the_sample_plugin_is_discovered_through_its_entry_point(monkeypatch, sample_plugin):
     monkeypatch.delenv("WTB_LOAD_PLUGINS")
     registry = PluginRegistry()
     assert "sample_answer_length" in registry.names("evaluator")
@@ -122,20 +131,26 @@ def _wtb(*args, **env):
     )
 
 
-def test_wtb_plugins_shows_the_entry_point_plugin():
-    listed = _wtb("plugins", "--json")
+def test_wtb_plugins_shows_the_entry_point_plugin(sample_plugin):
+    listed = _wtb("plugins", "--json", **sample_plugin)
     assert listed.returncode == 0, listed.stderr
     plugins = {p["name"]: p for p in json.loads(listed.stdout)}
     assert plugins["sample"]["version"] == "0.0.1"
     assert plugins["sample"]["registers"] == {"evaluator": ["sample_answer_length"]}
     assert "wtb_register_commands" in plugins["sample"]["hooks"]
     assert not any(name.startswith("wtb_core.builtins") for name in plugins)
-    everything = json.loads(_wtb("plugins", "--all", "--json").stdout)
+    everything = json.loads(_wtb("plugins", "--all", "--json", **sample_plugin).stdout)
     assert any(p["name"] == "wtb_core.builtins.checkpoint_stores" for p in everything)
 
 
-def test_a_plugin_adds_a_cli_command():
-    said = _wtb("sample-hello")
+def test_a_plugin_adds_a_cli_command(sample_plugin):
+    said = _wtb("sample-hello", **sample_plugin)
     assert said.returncode == 0, said.stderr
     assert said.stdout.strip() == "hello from wtb-sample-plugin"
-    assert _wtb("sample-hello", WTB_DISABLE_PLUGINS="sample").returncode != 0
+    assert "sample-hello" in _wtb("--help", WTB_LOAD_PLUGINS="sample", **sample_plugin).stdout
+    refused = _wtb("sample-hello", WTB_DISABLE_PLUGINS="sample", **sample_plugin)
+    assert (refused.returncode, refused.stderr) == (
+        1,
+        "error: no such command 'sample-hello'; see 'wtb --help'\n",
+    )
+    assert "sample-hello" not in _wtb("--help", WTB_LOAD_PLUGINS="sample").stdout  # no fixture

@@ -6,6 +6,10 @@ precedence first, from constructor arguments, then ``wtb.toml`` (or the file nam
 ``WTB_CONFIG``), then ``WTB_*`` environment variables. Swapping SQLite for PostgreSQL or
 the thread pool for Ray is a configuration change, never a code change.
 
+A bad setting is a ``ConfigurationError`` (``InvalidSettingError``) naming the setting, where
+it came from (``wtb.toml``, a ``WTB_*`` variable, an argument, the default), the bad value
+and what is allowed; an unreadable ``wtb.toml`` names the file and the problem.
+
 The project-level models (``FileTrackingConfig``, ``EnvironmentConfig``,
 ``ExecutionConfig`` …) follow the seeds' design documents.
 """
@@ -14,23 +18,100 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
+from difflib import get_close_matches
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
+from wtb_core.errors import ConfigurationError
+
 DEFAULT_DATA_DIR = Path(".wtb")
+ENV_PREFIX = "WTB_"
+POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
+
+
+class InvalidSettingError(ConfigurationError, ValueError):
+    """A ``StackConfig`` setting is unknown or has a bad value, or ``wtb.toml`` cannot be
+    read. Also a ``ValueError``, as pydantic's ``ValidationError`` it replaces was."""
 
 
 def config_file_path() -> Path:
     """The TOML file the stack is read from: ``$WTB_CONFIG`` or ``./wtb.toml``."""
     return Path(os.environ.get("WTB_CONFIG", "wtb.toml"))
+
+
+def directory_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be (or be made) a directory — a file is in its way — else None."""
+    for candidate in (path, *path.parents):
+        if candidate.is_dir():
+            return None
+        if candidate.exists():
+            if candidate == path:
+                return f"{path} is a file, not a directory"
+            return f"{path} cannot be a directory: {candidate} is a file"
+    return None
+
+
+def not_utf8(exc: UnicodeDecodeError) -> str:
+    """``not UTF-8 text (byte 0xff on line 3)`` for a file's decode error."""
+    data = bytes(exc.object)
+    line = data[: exc.start].count(b"\n") + 1
+    return f"not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line})"
+
+
+def hide_password(url: str) -> str:
+    """``url`` with its password, if any, shown as ``***``."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url
+    if not password:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{password}@", ":***@", 1)).geturl()
+
+
+def _port_parses(url: str) -> bool:
+    try:
+        urlsplit(url).port  # noqa: B018 -- a port that is not a number raises
+    except ValueError:
+        return False
+    return True
+
+
+def check_database_url(url: str | None) -> str | None:
+    """``url`` if WTB can open it (SQLite, or PostgreSQL with its plugin); ``ValueError``
+    saying what is allowed otherwise. An empty URL is no URL."""
+    if not url:
+        return None
+    scheme, sep, rest = url.partition("://")
+    scheme = scheme.lower()
+    if not sep:
+        supported = False
+    elif scheme == "sqlite":
+        supported = not rest or rest.startswith("/")  # sqlite:// (memory) or sqlite:///path
+    else:
+        supported = scheme in POSTGRES_SCHEMES and _port_parses(url)
+    if not supported:
+        from wtb_core.registry import KNOWN_PROVIDERS
+
+        package = KNOWN_PROVIDERS[("checkpoint_store", "postgres")]
+        raise ValueError(
+            "only SQLite and PostgreSQL databases are supported, as sqlite:///path/to/wtb.sqlite "
+            f"or postgresql://user@host:5432/dbname (pip install {package}); without a URL "
+            "the metadata is the SQLite file in data_dir"
+        )
+    return url
 
 
 class StackConfig(BaseSettings):
@@ -45,11 +126,52 @@ class StackConfig(BaseSettings):
         "With checkpoint_store=postgres it is also where checkpoints live.",
     )
     batch_runner: str = Field("threadpool", description="sequential | threadpool | ray (wtb-ray)")
-    file_tracker: str = Field("none", description="none | cas (wtb-filetrack)")
+    file_tracker: str = Field(
+        "none",
+        description="none | cas (wtb-filetrack). Left unset, the stack uses the only file "
+        "tracker installed besides none (wtb_core.sdk.stack.choose_file_tracker); set, even "
+        "to none, it is used as given",
+    )
     environment_provider: str = Field("inprocess", description="inprocess | uv | ray")
     data_dir: Path = Field(DEFAULT_DATA_DIR, description="Embedded databases and files")
     ray_address: str | None = Field(None, description="Ray cluster address for wtb-ray")
     pool_size: int = Field(10, ge=1, description="Connection pool size of server databases")
+    pool_timeout: float = Field(
+        30.0, gt=0, description="Seconds to wait for a free pooled connection before failing"
+    )
+    workspace_roots: list[Path] = Field(
+        default_factory=list,
+        description="Directories, besides the bench's workspace and data dir, that stored "
+        "executions' workspaces may lie in (restoring tracked files writes only there)",
+    )
+    serde_allowlist: list[str] = Field(
+        default_factory=list,
+        description="Extra types ('module:Name') stored state may contain, beyond LangGraph's "
+        "safe types and the types registered projects' state schemas name",
+    )
+
+    @field_validator("data_dir")
+    @classmethod
+    def _data_dir_can_be_a_directory(cls, value: Path) -> Path:
+        problem = directory_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_is_supported(cls, value: str | None) -> str | None:
+        return check_database_url(value)
+
+    if not TYPE_CHECKING:  # type checkers keep the signature pydantic derives from the fields
+
+        def __init__(self, **values: Any) -> None:
+            try:
+                super().__init__(**values)
+            except ValidationError as exc:
+                raise InvalidSettingError(_invalid_settings(exc, values)) from None
+            except SettingsError as exc:
+                raise InvalidSettingError(_unparsable_setting(exc)) from None
 
     @classmethod
     def settings_customise_sources(
@@ -61,7 +183,7 @@ class StackConfig(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The contract (API.md): arguments, then wtb.toml, then WTB_* variables.
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file_path())
+        toml = _TomlFile(settings_cls, toml_file=config_file_path())
         return (init_settings, toml, env_settings)
 
     def metadata_url(self) -> str:
@@ -69,6 +191,98 @@ class StackConfig(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'wtb.sqlite').resolve()}"
+
+
+class _TomlFile(TomlConfigSettingsSource):
+    """``wtb.toml``: a file that cannot be read or parsed is an ``InvalidSettingError``."""
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        try:
+            return super()._read_file(file_path)
+        except tomllib.TOMLDecodeError as exc:
+            problem = f"is not valid TOML: {exc}; fix the file"
+        except UnicodeDecodeError as exc:
+            problem = f"is {not_utf8(exc)}; save it as UTF-8"
+        except OSError as exc:
+            problem = f"cannot be read ({exc.strerror or exc})"
+        raise InvalidSettingError(
+            f"{file_path} {problem}, or name another settings file with WTB_CONFIG"
+        ) from None
+
+
+def _toml_settings(path: Path) -> dict[str, Any]:
+    """The settings ``path`` holds (nothing when it cannot be read)."""
+    try:
+        with path.open("rb") as file:
+            return tomllib.load(file)
+    except (OSError, ValueError):
+        return {}
+
+
+def _env_variable(setting: str) -> str | None:
+    """The name of the set environment variable that fills ``setting``, if one is set."""
+    wanted = f"{ENV_PREFIX}{setting}".upper()
+    return next((name for name in os.environ if name.upper() == wanted), None)
+
+
+def _shown(setting: str, value: Any) -> str:
+    if isinstance(value, Path):
+        value = str(value)
+    if setting == "database_url" and isinstance(value, str):
+        value = hide_password(value)
+    return repr(value)
+
+
+def _invalid_settings(exc: ValidationError, given: dict[str, Any]) -> str:
+    """One sentence per problem: the setting, where it came from, its value, what to do."""
+    toml_path = config_file_path()
+    in_toml = _toml_settings(toml_path)
+    settings = list(StackConfig.model_fields)
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = [str(part) for part in error["loc"]] or ["?"]
+        setting, path = loc[0], ".".join(loc)
+        variable = _env_variable(setting)
+        if setting in given:
+            source, fix = "given as an argument", "pass a valid value"
+        elif setting in in_toml:
+            source, fix = f"in {toml_path}", f"fix it in {toml_path}"
+        elif variable:
+            source, fix = f"from environment variable {variable}", f"fix or unset {variable}"
+        else:
+            variable = f"{ENV_PREFIX}{setting.upper()}"
+            source, fix = "the default", f"set {variable} or {setting} in {toml_path}"
+        if error["type"] == "extra_forbidden":
+            close = get_close_matches(setting, settings, n=1)
+            guess = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(
+                f"unknown setting {setting!r} {source}{guess}; the settings are "
+                + ", ".join(settings)
+            )
+            continue
+        message = str(error["msg"]).removeprefix("Value error, ")
+        message = message[:1].lower() + message[1:]
+        problems.append(
+            f"invalid setting {path} = {_shown(setting, error['input'])} ({source}): "
+            f"{message}; {fix}"
+        )
+    return "; ".join(problems)
+
+
+def _unparsable_setting(exc: SettingsError) -> str:
+    """pydantic-settings could not parse a value (a list setting is JSON in a variable)."""
+    match = re.search(r'field "(\w+)" from source "(\w+)"', str(exc))
+    if not match:
+        return f"invalid settings: {exc}"
+    setting, source = match.groups()
+    variable = _env_variable(setting) if source == "EnvSettingsSource" else None
+    if variable:
+        return (
+            f"invalid setting {setting} = {os.environ[variable]!r} (from environment variable "
+            f'{variable}): a list is JSON there, such as \'["first", "second"]\'; fix or '
+            f"unset {variable}"
+        )
+    return f"invalid setting {setting} ({source}): {exc}"
 
 
 class FileTrackingConfig(BaseModel):
@@ -91,6 +305,59 @@ class FileTrackingConfig(BaseModel):
         description="incremental snapshots look only at the paths the OS reports changed "
         "(Linux inotify); turn off for network file systems written from other hosts",
     )
+
+    def tracked_roots(self, workspace: str | Path) -> list[str]:
+        """``tracked_paths`` as workspace-relative POSIX paths (``""`` is the whole
+        workspace), sorted, without roots nested in others: ``"./out/"`` is ``"out"``, and
+        an absolute path inside ``workspace`` is its path relative to it.
+
+        This is the one rule for what a tracked path means. It lives here, beside the
+        field it reads, rather than on the ``FileTracker`` port: every tracker then reads
+        ``tracked_paths`` alike, and the kernel checks a project when it registers (against
+        the bench's workspace) without asking its tracker. Trackers (wtb-filetrack) apply
+        it to the execution's workspace at every snapshot and restore, so a per-run
+        workspace is checked by the first snapshot, when the run starts.
+
+        Raises ``ConfigurationError`` naming the path and the workspace when a path leaves
+        it (``"../x"``, ``"/etc"``).
+        """
+        import posixpath
+
+        from wtb_core.errors import ConfigurationError
+
+        base = os.path.abspath(workspace)
+
+        def relative(path: str) -> str | None:
+            """``path`` (absolute) relative to the workspace, also when one of them is
+            spelt through a symbolic link (the path's last part is never followed)."""
+            norm = posixpath.normpath(path)
+            parent, name = posixpath.split(norm)
+            aliased = posixpath.join(os.path.realpath(parent), name)
+            for candidate, top in ((norm, base), (aliased, os.path.realpath(base))):
+                rel = posixpath.relpath(candidate, top)
+                if rel != ".." and not rel.startswith("../"):
+                    return rel
+            return None
+
+        roots: set[str] = set()
+        for raw in self.tracked_paths:
+            text = raw.replace("\\", "/")
+            if not text.strip():
+                roots.add("")
+                continue
+            rel = relative(text) if posixpath.isabs(text) else posixpath.normpath(text)
+            if rel is None or rel == ".." or rel.startswith("../"):
+                raise ConfigurationError(
+                    f"tracked path {raw!r} leaves the workspace {base}: tracked paths are "
+                    "relative to the workspace, such as 'out/' or '.' for all of it (an "
+                    "absolute path must lie inside it). Move the files into the workspace, "
+                    "or run in a workspace that holds them (WTBTestBench(workspace=...) or "
+                    "bench.run(..., workspace=...))"
+                )
+            roots.add("" if rel == "." else rel)
+        return sorted(
+            r for r in roots if not any(o == "" or r.startswith(o + "/") for o in roots - {r})
+        )
 
 
 class EnvSpec(BaseModel):

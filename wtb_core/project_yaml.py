@@ -47,6 +47,7 @@ from wtb_core.config import (
     ExecutionConfig,
     FileTrackingConfig,
     NodeResourceConfig,
+    not_utf8,
 )
 from wtb_core.errors import ProjectError
 from wtb_core.loading import import_reference
@@ -160,6 +161,8 @@ class _Loader:
             text = self.path.read_text(encoding="utf-8")
         except OSError as exc:
             raise self.error("", f"cannot read the project file ({exc.strerror or exc})") from exc
+        except UnicodeDecodeError as exc:
+            raise self.error("", f"{not_utf8(exc)}; save the file as UTF-8") from None
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:

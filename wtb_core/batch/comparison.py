@@ -5,10 +5,22 @@ made afresh for each statistic, so a comparison is reproducible and one metric's
 depend on which other metrics exist):
 
 * success and pass rates: Wilson score interval over rows;
-* metric means: repetitions are averaged per case first, then the mean over cases with a
-  Student t interval (t quantile from the regularized incomplete beta function, no SciPy),
-  or a Wilson interval when every case scored exactly 0 or 1 (a proportion: the interval
-  stays inside [0, 1]); non-finite scores are ignored;
+* metric means: repetitions are averaged per case first, then the mean over cases with an
+  interval whose method (``MetricStats.ci_method``) depends on the metric's bounds — [0, 1]
+  for a metric whose case means all lie in it (not for measurements: ``latency*``,
+  ``*_ms``), or bounds declared with ``bounds={metric: (low, high)}``:
+
+  - ``"wilson"``: every case scored one bound or the other (pass/fail): a Wilson interval of
+    the proportion at the upper bound;
+  - ``"logit-t"``: otherwise within the bounds: a Student t interval of the mean rescaled to
+    [0, 1], taken on the logit scale (delta method: standard error / (p (1 − p))) and mapped
+    back, so it never leaves the bounds;
+  - ``"t"``: unbounded metrics: the Student t interval of the mean (t quantile from the
+    regularized incomplete beta function, no SciPy).
+
+  No random draws, so intervals are deterministic. Scores are always finite (a NaN or
+  infinite score is the row's ``score_errors`` entry); a metric's ``n_errors`` counts its
+  error entries, and a metric with errors only is reported with no mean;
 * latency p50/p95: linearly interpolated percentiles of the completed rows' ``duration_ms``;
 * paired deltas: rows are paired on ``(case_index, repetition)``, averaged per case, and the
   per-case differences (other − baseline) get a percentile bootstrap CI of their mean
@@ -25,7 +37,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from statistics import NormalDist
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -33,11 +45,22 @@ from rich.console import Group
 from rich.table import Table
 
 from wtb_core.batch import reports
-from wtb_core.batch.models import BatchRow
+from wtb_core.batch.models import BatchRow, is_measurement
+from wtb_core.batch.scoring import combination_index
 from wtb_core.domain.models import ExecutionStatus
-from wtb_core.errors import ConfigurationError
 
 Interval = tuple[float, float]
+Bounds = tuple[float, float]
+CIMethod = Literal["t", "logit-t", "wilson"]
+
+CI_METHODS: dict[str, str] = {  # what each ``MetricStats.ci_method`` means (the reports say it)
+    "t": "Student t interval of the mean over cases",
+    "logit-t": "Student t interval on the logit scale, mapped back: for metrics whose "
+    "case means all lie in [0, 1] (or declared bounds), it stays inside them",
+    "wilson": "Wilson score interval: every case scored 0 or 1 (pass/fail), or one of "
+    "the declared bounds",
+}
+UNIT_INTERVAL: Bounds = (0.0, 1.0)
 
 EXACT_SIGN_FLIP_MAX = 16  # up to this many cases the permutation test enumerates all 2^n flips
 _DRAWS_PER_CHUNK = 1_000_000  # random draws held in memory at once
@@ -46,9 +69,11 @@ _DRAWS_PER_CHUNK = 1_000_000  # random draws held in memory at once
 class MetricStats(BaseModel):
     """One metric in one combination: mean over cases (repetitions averaged first)."""
 
-    n_cases: int
-    mean: float
-    ci: Interval | None = None  # Student t interval; None with fewer than two cases
+    n_cases: int  # cases with at least one (finite) score
+    n_errors: int = 0  # rows whose evaluator raised or returned NaN/inf for this metric
+    mean: float | None = None  # None when no case has a score (errors only)
+    ci: Interval | None = None  # None with fewer than two cases
+    ci_method: CIMethod | None = None  # how ``ci`` was made (``CI_METHODS``); None without one
 
 
 class FlakyCase(BaseModel):
@@ -61,10 +86,12 @@ class FlakyCase(BaseModel):
 
 
 class CombinationStats(BaseModel):
-    """Summary of one combination (matrix row) of a batch."""
+    """Summary of one combination (matrix row) of a batch: ``combination`` is its matrix
+    entry as given, ``combination_label`` the label tables print."""
 
     combination_index: int
-    combination: str
+    combination: dict[str, str]
+    combination_label: str
     n: int  # rows
     n_completed: int
     n_cases: int
@@ -94,11 +121,14 @@ class MetricDelta(BaseModel):
 
 
 class PairedComparison(BaseModel):
-    """One combination against the baseline, paired per case."""
+    """One combination against the baseline, paired per case (combinations as matrix
+    entries, with their labels)."""
 
-    baseline: str
+    baseline: dict[str, str]
+    baseline_label: str
     combination_index: int
-    combination: str
+    combination: dict[str, str]
+    combination_label: str
     n_cases: int  # cases with at least one (case, repetition) run by both
     metrics: dict[str, MetricDelta] = Field(default_factory=dict)
     pass_rate: MetricDelta
@@ -111,7 +141,8 @@ class PairedComparison(BaseModel):
 class Comparison(BaseModel):
     """Everything ``compare`` found; JSON-able with ``to_dict()`` and printable with ``str()``."""
 
-    baseline: str | None  # None only for a batch without rows
+    baseline: dict[str, str] | None  # the baseline's matrix entry; None for a batch without rows
+    baseline_label: str | None = None
     confidence: float
     combinations: list[CombinationStats] = Field(default_factory=list)
     paired: list[PairedComparison] = Field(default_factory=list)
@@ -144,27 +175,35 @@ class Comparison(BaseModel):
 
 def compare(
     rows: Sequence[BatchRow],
-    baseline: str | None = None,
+    baseline: str | Mapping[str, str] | None = None,
     *,
     confidence: float = 0.95,
     resamples: int = 10_000,
     seed: int = 0,
+    bounds: Mapping[str, Bounds | None] | None = None,
 ) -> Comparison:
-    """Summarise each combination and compare each to ``baseline`` (a combination label;
-    default: the lowest ``combination_index``). Raises ``ValueError`` for an unknown baseline."""
+    """Summarise each combination and compare each to ``baseline`` (a combination's label,
+    ``"retriever=bm25"``, or its matrix entry, ``{"retriever": "bm25"}``; default: the lowest
+    ``combination_index``); ``ConfigurationError`` for a baseline the rows do not have.
+    ``bounds`` declares a metric's ``(low, high)`` range (``None``: unbounded, even if its
+    values lie in [0, 1]); the module docstring says how bounds choose the interval."""
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     if resamples < 1:
         raise ValueError(f"resamples must be at least 1, got {resamples}")
+    declared = _check_bounds(bounds or {})
     groups = _group(rows, lambda row: row.combination_index)
     if not groups:
         return Comparison(baseline=None, confidence=confidence)
-    labels = {index: group[0].combination for index, group in groups.items()}
-    base_index = next(iter(groups)) if baseline is None else _index_of(baseline, labels)
+    labels = {index: group[0].combination_label for index, group in groups.items()}
+    base_index = (
+        next(iter(groups)) if baseline is None else combination_index(baseline, labels, "baseline")
+    )
     return Comparison(
-        baseline=labels[base_index],
+        baseline=groups[base_index][0].combination,
+        baseline_label=labels[base_index],
         confidence=confidence,
-        combinations=[_combination_stats(group, confidence) for group in groups.values()],
+        combinations=[_combination_stats(group, confidence, declared) for group in groups.values()],
         paired=[
             _paired(groups[base_index], group, confidence, resamples, seed)
             for index, group in groups.items()
@@ -207,6 +246,39 @@ def t_quantile(p: float, df: float) -> float:
             high = mid
     x = (low + high) / 2
     return math.sqrt(df * (1 - x) / x)
+
+
+def logit_t_interval(
+    values: Sequence[float], confidence: float = 0.95, bounds: Bounds = UNIT_INTERVAL
+) -> Interval | None:
+    """A Student t interval of the mean of ``values`` (all within ``bounds``) that stays
+    inside ``bounds``: rescaled to [0, 1], the mean ``p`` gets a t interval on the logit
+    scale with the delta-method standard error ``se / (p (1 − p))``, mapped back. None with
+    fewer than two values; ``(mean, mean)`` when they are all equal."""
+    n = len(values)
+    if n < 2:
+        return None
+    low, high = bounds
+    data = (np.asarray(values, dtype=float) - low) / (high - low)
+    p = float(data.mean())
+    sd = float(data.std(ddof=1))
+    if sd == 0 or not 0 < p < 1:
+        point = low + (high - low) * min(max(p, 0.0), 1.0)
+        return point, point
+    half = t_quantile((1 + confidence) / 2, n - 1) * sd / math.sqrt(n) / (p * (1 - p))
+    centre = math.log(p / (1 - p))
+    return (
+        low + (high - low) * _expit(centre - half),
+        low + (high - low) * _expit(centre + half),
+    )
+
+
+def _expit(z: float) -> float:
+    """The logistic function, without overflow for large ``|z|``."""
+    if z >= 0:
+        return 1 / (1 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1 + e)
 
 
 def t_interval(values: Sequence[float], confidence: float = 0.95) -> Interval | None:
@@ -322,14 +394,22 @@ def _group(rows: Sequence[BatchRow], key: Callable[[BatchRow], int]) -> dict[int
     return {index: groups[index] for index in sorted(groups)}
 
 
-def _index_of(label: str, labels: dict[int, str]) -> int:
-    for index, candidate in labels.items():
-        if candidate == label:
-            return index
-    raise ConfigurationError(
-        f"baseline {label!r} is not a combination of this batch; choose one of: "
-        f"{', '.join(labels.values())}"
-    )
+def _check_bounds(bounds: Mapping[str, Bounds | None]) -> dict[str, Bounds | None]:
+    checked: dict[str, Bounds | None] = {}
+    for metric, limits in bounds.items():
+        if limits is not None:
+            try:
+                low, high = (float(v) for v in limits)
+            except (TypeError, ValueError):
+                low = high = math.nan
+            if not (math.isfinite(low) and math.isfinite(high) and low < high):
+                raise ValueError(
+                    f"bounds for {metric!r} must be (low, high) with low < high, or None "
+                    f"for an unbounded metric; got {limits!r}"
+                )
+            limits = (low, high)
+        checked[metric] = limits
+    return checked
 
 
 def _score(row: BatchRow, metric: str) -> float | None:
@@ -338,10 +418,13 @@ def _score(row: BatchRow, metric: str) -> float | None:
 
 
 def _metric_names(rows: Sequence[BatchRow]) -> set[str]:
-    return {metric for row in rows for metric in row.scores}
+    """Every metric with a score or an error in ``rows``."""
+    return {metric for row in rows for metric in (*row.scores, *row.score_errors)}
 
 
-def _combination_stats(rows: list[BatchRow], confidence: float) -> CombinationStats:
+def _combination_stats(
+    rows: list[BatchRow], confidence: float, bounds: Mapping[str, Bounds | None]
+) -> CombinationStats:
     n = len(rows)
     completed = [row for row in rows if row.status is ExecutionStatus.COMPLETED]
     passes = sum(row.passed for row in rows)
@@ -353,6 +436,7 @@ def _combination_stats(rows: list[BatchRow], confidence: float) -> CombinationSt
     return CombinationStats(
         combination_index=rows[0].combination_index,
         combination=rows[0].combination,
+        combination_label=rows[0].combination_label,
         n=n,
         n_completed=len(completed),
         n_cases=len(cases),
@@ -361,9 +445,8 @@ def _combination_stats(rows: list[BatchRow], confidence: float) -> CombinationSt
         pass_rate=passes / n,
         pass_ci=wilson_interval(passes, n, confidence),
         metrics={
-            metric: stats
+            metric: _metric_stats(cases, metric, confidence, bounds)
             for metric in sorted(_metric_names(rows))
-            if (stats := _metric_stats(cases, metric, confidence)) is not None
         },
         **latency,
         **_repetition_stats(cases),
@@ -371,20 +454,44 @@ def _combination_stats(rows: list[BatchRow], confidence: float) -> CombinationSt
 
 
 def _metric_stats(
-    cases: dict[int, list[BatchRow]], metric: str, confidence: float
-) -> MetricStats | None:
+    cases: dict[int, list[BatchRow]],
+    metric: str,
+    confidence: float,
+    bounds: Mapping[str, Bounds | None],
+) -> MetricStats:
     means = []
     for runs in cases.values():
         values = [v for row in runs if (v := _score(row, metric)) is not None]
         if values:
             means.append(sum(values) / len(values))
+    errors = sum(metric in row.score_errors for runs in cases.values() for row in runs)
     if not means:
-        return None
-    if all(m in (0.0, 1.0) for m in means):  # pass/fail per case: a proportion
-        ci = wilson_interval(int(sum(means)), len(means), confidence)
+        return MetricStats(n_cases=0, n_errors=errors)
+    if metric in bounds:
+        limits = bounds[metric]
     else:
-        ci = t_interval(means, confidence)
-    return MetricStats(n_cases=len(means), mean=float(np.mean(means)), ci=ci)
+        limits = None if is_measurement(metric) else UNIT_INTERVAL
+    ci, method = _mean_interval(means, confidence, limits)
+    return MetricStats(
+        n_cases=len(means),
+        n_errors=errors,
+        mean=float(np.mean(means)),
+        ci=ci,
+        ci_method=method if ci is not None else None,
+    )
+
+
+def _mean_interval(
+    means: list[float], confidence: float, bounds: Bounds | None
+) -> tuple[Interval | None, CIMethod]:
+    """The interval of the mean of the per-case ``means`` and its method (module docstring)."""
+    if bounds is None or not all(bounds[0] <= m <= bounds[1] for m in means):
+        return t_interval(means, confidence), "t"
+    low, high = bounds
+    if all(m in bounds for m in means):  # every case at one bound or the other: a proportion
+        share = wilson_interval(sum(m == high for m in means), len(means), confidence)
+        return (low + (high - low) * share[0], low + (high - low) * share[1]), "wilson"
+    return logit_t_interval(means, confidence, bounds), "logit-t"
 
 
 def _repetition_stats(cases: dict[int, list[BatchRow]]) -> dict[str, Any]:
@@ -430,8 +537,10 @@ def _paired(
     n_cases = len(pairs)
     return PairedComparison(
         baseline=base_rows[0].combination,
+        baseline_label=base_rows[0].combination_label,
         combination_index=rows[0].combination_index,
         combination=rows[0].combination,
+        combination_label=rows[0].combination_label,
         n_cases=n_cases,
         metrics={
             metric: delta(lambda row, m=metric: _score(row, m))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from wtb_core.domain.models import ExecutionStatus
 
@@ -44,15 +45,20 @@ class Cell(BaseModel):
 class BatchRow(BaseModel):
     """The outcome of one cell: one row per (combination, test case, repetition).
 
-    ``combination`` is a readable label of the matrix row (``"default"`` or
-    ``"retriever=bm25, generator=default"``, with ``_workflow=...`` first when present).
-    ``scores`` maps metric name → float; an evaluator that raised has its error in
-    ``score_errors`` under the metric's name instead.
+    ``combination`` is the matrix row the cell ran, exactly as it was given to
+    ``run_batch_test`` (``{node: variant}``, with ``"_workflow"`` when given), so rows filter
+    on what was passed: ``row.combination == {"retriever": "bm25"}``. ``combination_label``
+    is its readable label, the one tables print: ``"default"`` or ``"retriever=bm25"`` (the
+    non-default choices, ``_workflow=...`` first). ``scores`` maps metric name → a finite
+    float; an evaluator that raised, or a score that is not a finite number (NaN, ±inf), is
+    in ``score_errors`` under the metric's name instead (a row built with a non-finite score
+    moves it there).
     """
 
     batch_id: str
     combination_index: int
-    combination: str
+    combination: dict[str, str]
+    combination_label: str
     case_index: int
     case: str
     repetition: int
@@ -65,6 +71,15 @@ class BatchRow(BaseModel):
     error: str | None = None
     finished_at: datetime | None = None
 
+    @model_validator(mode="after")
+    def _only_finite_scores(self) -> BatchRow:
+        bad = {metric: v for metric, v in self.scores.items() if not math.isfinite(v)}
+        if bad:
+            self.scores = {m: v for m, v in self.scores.items() if m not in bad}
+            found = {metric: non_finite_error(value) for metric, value in bad.items()}
+            self.score_errors = {**found, **self.score_errors}
+        return self
+
     @property
     def passed(self) -> bool:
         """A cell passes when it completed and every score is truthy (≥ 0.5 for floats in
@@ -72,6 +87,11 @@ class BatchRow(BaseModel):
         if self.status is not ExecutionStatus.COMPLETED or self.score_errors:
             return False
         return all(v >= 0.5 for k, v in self.scores.items() if not is_measurement(k))
+
+
+def non_finite_error(value: float) -> str:
+    """The score error recorded for a score that is NaN or infinite."""
+    return f"evaluator returned {value!r}: not a finite number"
 
 
 def is_measurement(metric: str) -> bool:

@@ -21,9 +21,11 @@ if TYPE_CHECKING:
 
 
 class CellDifference(BaseModel):
-    """One field of one cell that differs between the runners."""
+    """One field of one cell that differs between the runners (``combination`` is the
+    matrix entry, ``combination_label`` its label)."""
 
-    combination: str
+    combination: dict[str, str]
+    combination_label: str
     case: str
     repetition: int
     field: str  # "status", "state.<key>", "score.<metric>" or "missing"
@@ -47,7 +49,7 @@ class ParityReport(BaseModel):
             return f"parity: {left} and {right} agree on all {self.cells} cells"
         lines = [f"parity: {len(self.differences)} difference(s) between {left} and {right}:"]
         lines += [
-            f"  {d.combination} / {d.case} [rep {d.repetition}] {d.field}: "
+            f"  {d.combination_label} / {d.case} [rep {d.repetition}] {d.field}: "
             f"{d.left!r} != {d.right!r}"
             for d in self.differences
         ]
@@ -122,6 +124,7 @@ def _key(row: BatchRow) -> tuple[int, int, int]:
 def _difference(row: BatchRow, field: str, left: Any, right: Any) -> CellDifference:
     return CellDifference(
         combination=row.combination,
+        combination_label=row.combination_label,
         case=row.case,
         repetition=row.repetition,
         field=field,

@@ -4,6 +4,7 @@ checks on it, and the rows as JUnit XML for CI systems."""
 from __future__ import annotations
 
 import io
+import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 RATES = ("success_rate", "pass_rate")
 BASELINE_MARK = " (baseline)"
+TEXT_COLUMNS = ("combination", "matrix entry", "metric", "method")  # left-aligned
 _MISSING = "—"
 _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -54,9 +56,10 @@ def plain_text(comparison: Comparison) -> str:
 
 
 def markdown(comparison: Comparison) -> str:
-    """GitHub-flavoured Markdown: one section per table, its notes as a list under it."""
+    """GitHub-flavoured Markdown: one section per table, its notes as a list under it; the
+    summary also shows each combination's matrix entry (as JSON)."""
     parts = []
-    for title, grid, notes in _sections(comparison, None):
+    for title, grid, notes in _sections(comparison, None, entries=True):
         parts += [f"### {title}", _markdown_table(*grid)]
         if notes:
             parts.append("\n".join(f"- {line}" for line in notes))
@@ -77,10 +80,11 @@ def fails_under(comparison: Comparison, thresholds: Mapping[str, float]) -> list
             continue
         for stats in comparison.combinations:
             value = _threshold_value(stats, name)
+            label = stats.combination_label
             if value is None:
-                messages.append(f"{stats.combination}: no {name} score to hold to {minimum:g}")
+                messages.append(f"{label}: no {name} score to hold to {minimum:g}")
             elif value < minimum:
-                messages.append(f"{stats.combination}: {name} {value:.3f} < {minimum:g}")
+                messages.append(f"{label}: {name} {value:.3f} < {minimum:g}")
     return messages
 
 
@@ -91,33 +95,44 @@ def _threshold_value(stats: CombinationStats, name: str) -> float | None:
     return metric.mean if metric else None
 
 
-def _sections(comparison: Comparison, flaky_limit: int | None) -> list[tuple[str, Grid, list[str]]]:
+def _sections(
+    comparison: Comparison, flaky_limit: int | None, entries: bool = False
+) -> list[tuple[str, Grid, list[str]]]:
     """(title, grid, notes) of each table: the summary, the metrics, one per paired comparison;
-    ``flaky_limit`` caps the flaky cases named per combination (None: all)."""
+    ``flaky_limit`` caps the flaky cases named per combination (None: all); ``entries`` adds
+    each combination's matrix entry to the summary."""
     pct = _pct(comparison.confidence)
     flaky = _flaky(comparison, flaky_limit)
-    sections = [(f"Batch summary ({pct} CIs)", _summary(comparison), flaky)]
+    sections = [(f"Batch summary ({pct} CIs)", _summary(comparison, entries), flaky)]
     if any(stats.metrics for stats in comparison.combinations):
-        sections.append((f"Metrics (mean over cases, {pct} t CI)", _metrics(comparison), []))
+        title = f"Metrics (mean over cases, {pct} CIs)"
+        sections.append((title, _metrics(comparison), _metric_notes(comparison)))
     sections += [
-        (f"{pair.combination} vs baseline {pair.baseline} (paired per case)", *_paired(pair))
+        (
+            f"{pair.combination_label} vs baseline {pair.baseline_label} (paired per case)",
+            *_paired(pair),
+        )
         for pair in comparison.paired
     ]
     return sections
 
 
 def _label(comparison: Comparison, label: str) -> str:
-    return label + BASELINE_MARK if comparison.paired and label == comparison.baseline else label
+    baseline = comparison.paired and label == comparison.baseline_label
+    return label + BASELINE_MARK if baseline else label
 
 
-def _summary(comparison: Comparison) -> Grid:
+def _summary(comparison: Comparison, entries: bool = False) -> Grid:
     repeated = any(stats.repetitions > 1 for stats in comparison.combinations)
-    header = ["combination", "n", "completed", "success", "pass"]
+    header = ["combination", *(["matrix entry"] if entries else []), "n", "completed"]
+    header += ["success", "pass"]
     header += ["pass^k", "pass@k", "flaky"] if repeated else []
     header += ["p50 ms", "p95 ms"]
     rows = []
     for stats in comparison.combinations:
-        row = [_label(comparison, stats.combination), str(stats.n), str(stats.n_completed)]
+        row = [_label(comparison, stats.combination_label)]
+        row += [f"`{_entry(stats.combination)}`"] if entries else []
+        row += [str(stats.n), str(stats.n_completed)]
         row += [_rate(stats.success_rate, stats.success_ci), _rate(stats.pass_rate, stats.pass_ci)]
         if repeated:
             row += [_share(stats.pass_hat_k), _share(stats.pass_at_k), str(len(stats.flaky_cases))]
@@ -127,16 +142,45 @@ def _summary(comparison: Comparison) -> Grid:
 
 
 def _metrics(comparison: Comparison) -> Grid:
-    """Long format, the combination named on its first row only."""
-    header = ["combination", "metric", "cases", "mean", "CI"]
+    """Long format, the combination named on its first row only; an ``errors`` column when
+    some metric has errors."""
+    errors = _has_errors(comparison)
+    header = ["combination", "metric", "cases", *(["errors"] if errors else [])]
+    header += ["mean", "CI", "method"]
     rows = []
     for stats in comparison.combinations:
-        label = _label(comparison, stats.combination)
+        label = _label(comparison, stats.combination_label)
         for i, (metric, value) in enumerate(stats.metrics.items()):
             mean, low, high = _numbers(value.mean, *(value.ci or (None, None)))
             ci = f"[{low}, {high}]" if value.ci else _MISSING
-            rows.append(["" if i else label, metric, str(value.n_cases), mean, ci])
+            counts = [str(value.n_cases), *([str(value.n_errors)] if errors else [])]
+            method = value.ci_method or _MISSING
+            rows.append(["" if i else label, metric, *counts, mean, ci, method])
     return header, rows
+
+
+def _has_errors(comparison: Comparison) -> bool:
+    return any(m.n_errors for stats in comparison.combinations for m in stats.metrics.values())
+
+
+def _metric_notes(comparison: Comparison) -> list[str]:
+    """What each CI method used means, and what ``errors`` counts when there are any."""
+    from wtb_core.batch.comparison import CI_METHODS
+
+    metrics = [m for stats in comparison.combinations for m in stats.metrics.values()]
+    used = {m.ci_method for m in metrics}
+    notes = [f"{method}: {text}" for method, text in CI_METHODS.items() if method in used]
+    if _has_errors(comparison):
+        notes.append(
+            "errors: rows whose evaluator raised or returned a non-finite score (NaN, ±inf); "
+            "they count neither in cases nor in the mean"
+        )
+    return notes
+
+
+def _entry(combination: Mapping[str, str]) -> str:
+    """A matrix entry as compact JSON."""
+    return json.dumps(dict(combination), ensure_ascii=False)
 
 
 def _paired(pair: PairedComparison) -> tuple[Grid, list[str]]:
@@ -166,7 +210,7 @@ def _flaky(comparison: Comparison, limit: int | None) -> list[str]:
         if limit is not None and len(cases) > limit:
             cases = [*cases[:limit], f"… {len(cases) - limit} more"]
         if cases:
-            lines.append(f"flaky in {stats.combination}: {', '.join(cases)}")
+            lines.append(f"flaky in {stats.combination_label}: {', '.join(cases)}")
     return lines
 
 
@@ -174,7 +218,7 @@ def _rich(title: str, grid: Grid, caption: list[str]) -> Table:
     header, rows = grid
     table = Table(title=title, caption="\n".join(caption) or None, caption_justify="left")
     for name in header:
-        text_column = name in ("combination", "metric")
+        text_column = name in TEXT_COLUMNS
         table.add_column(name, justify="left" if text_column else "right", overflow="fold")
     for row in rows:
         table.add_row(*(Text(cell) for cell in row))
@@ -185,7 +229,7 @@ def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
     def line(cells: list[str]) -> str:
         return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
-    align = ["---" if name in ("combination", "metric") else "---:" for name in header]
+    align = ["---" if name in TEXT_COLUMNS else "---:" for name in header]
     return "\n".join([line(header), "|" + "|".join(align) + "|", *map(line, rows)])
 
 
@@ -223,14 +267,20 @@ def _p(value: float | None) -> str:
 
 
 def junit_xml(batch_id: str, rows: Sequence[BatchRow]) -> str:
-    """JUnit XML: one ``<testsuite>`` per combination, one ``<testcase>`` per row; a failed
+    """JUnit XML: one ``<testsuite>`` per combination (named by its label, its matrix entry
+    as JSON in the ``combination`` property), one ``<testcase>`` per row; a failed
     execution is an ``<error>``, a completed row that did not pass a ``<failure>``."""
     suites: dict[int, list[BatchRow]] = {}
     for row in sorted(rows, key=lambda r: (r.combination_index, r.case_index, r.repetition)):
         suites.setdefault(row.combination_index, []).append(row)
     root = ET.Element("testsuites", name=_clean(batch_id))
     for suite_rows in suites.values():
-        suite = ET.SubElement(root, "testsuite", name=_clean(suite_rows[0].combination))
+        first = suite_rows[0]
+        suite = ET.SubElement(root, "testsuite", name=_clean(first.combination_label))
+        properties = ET.SubElement(suite, "properties")
+        ET.SubElement(
+            properties, "property", name="combination", value=_clean(_entry(first.combination))
+        )
         for row in suite_rows:
             _testcase(suite, row)
         _set_counts(suite, suite_rows)
@@ -260,7 +310,7 @@ def _testcase(suite: ET.Element, row: BatchRow) -> None:
     case = ET.SubElement(
         suite,
         "testcase",
-        classname=_clean(row.combination),
+        classname=_clean(row.combination_label),
         name=_clean(f"{row.case}[rep {row.repetition}]"),
         time=_seconds(row.duration_ms),
     )
@@ -291,7 +341,7 @@ def _failure_message(row: BatchRow) -> str:
 
 def _score_report(row: BatchRow) -> str:
     lines = [f"{metric} = {value:.6g}" for metric, value in sorted(row.scores.items())]
-    lines += [f"{metric} raised: {error}" for metric, error in sorted(row.score_errors.items())]
+    lines += [f"{metric} error: {error}" for metric, error in sorted(row.score_errors.items())]
     return "\n".join(lines)
 
 

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wtb_core.batch import arguments
 from wtb_core.batch.models import BatchRow, BatchStatus, Cell, DetachedResult
 from wtb_core.batch.scoring import (
     Evaluator,
     cell_fields,
+    combination_index,
     combination_label,
     make_row,
     score,
@@ -49,13 +51,15 @@ class BatchProgress:
 
 
 class BatchTestResult:
-    """A batch as stored: its status and one row per finished cell."""
+    """A batch as stored: its status, its variant matrix (``combinations``, the entries as
+    given) and one row per finished cell (``results``)."""
 
     def __init__(self, record: BatchRecord, rows: list[BatchRow], status: BatchStatus) -> None:
         self.batch_id = record.id
         self.project = record.project
         self.status = status
         self.total_cells = record.total_cells
+        self.combinations: list[dict[str, str]] = [dict(entry) for entry in record.matrix]
         self.results = rows
         self.error = record.error
         self.created_at = record.created_at
@@ -70,22 +74,21 @@ class BatchTestResult:
     def missing_cells(self) -> int:
         return self.total_cells - len(self.results)
 
-    def comparison(self, baseline: str | None = None, **options: Any):
-        """Per-combination statistics and paired comparisons against ``baseline``
-        (default: the first combination); see ``wtb_core.batch.comparison.compare``."""
+    def rows_for(self, combination: str | Mapping[str, str]) -> list[BatchRow]:
+        """The rows of one combination, named by its matrix entry (``{"retriever": "bm25"}``;
+        variants left at ``default`` may be left out) or its label (``"retriever=bm25"``);
+        ``ConfigurationError`` for a combination the batch does not have."""
+        labels = {i: combination_label(entry) for i, entry in enumerate(self.combinations)}
+        index = combination_index(combination, labels)
+        return [row for row in self.results if row.combination_index == index]
+
+    def comparison(self, baseline: str | Mapping[str, str] | None = None, **options: Any):
+        """Per-combination statistics and paired comparisons against ``baseline`` (a label
+        or a matrix entry; default: the first combination); see
+        ``wtb_core.batch.comparison.compare`` for the options."""
         from wtb_core.batch.comparison import compare
 
         return compare(self.results, baseline, **options)
-
-
-def _as_case(case: TestCase | Mapping[str, Any], index: int) -> TestCase:
-    if isinstance(case, TestCase):
-        return case if case.name else case.model_copy(update={"name": f"case-{index}"})
-    if isinstance(case, Mapping):
-        return TestCase(inputs=dict(case), name=f"case-{index}")
-    raise ConfigurationError(
-        f"test case {index} is a {type(case).__name__}: give a dict of inputs or a TestCase"
-    )
 
 
 class BatchService:
@@ -110,16 +113,27 @@ class BatchService:
         on_progress: Callable[[BatchProgress], None] | None = None,
         keep_workspaces: bool = False,
     ) -> BatchTestResult:
+        # Every argument is checked before the batch record is stored (``arguments``).
+        project = arguments.name(
+            "project", project, "a project name (a string, as registered with register_project)"
+        )
+        entries = arguments.matrix(variant_matrix)
+        cases, stored_cases = arguments.cases(test_cases)
+        chosen = arguments.evaluators(evaluators)
+        repetitions = arguments.count(
+            "repetitions", repetitions, "runs of every combination and case", 2
+        )
+        parallelism = arguments.count(
+            "parallelism", parallelism, "cells run at once", 4, "the runner's default"
+        )
+        runner = arguments.name(
+            "runner", runner, "a runner name (a string such as 'threadpool') or None", True
+        )
+        arguments.callback("on_progress", on_progress)
+        arguments.flag("keep_workspaces", keep_workspaces)
         proj = self._bench.get_project(project)
-        matrix = self._check_matrix(proj, variant_matrix)
-        if not test_cases:
-            raise ConfigurationError("test_cases is empty: give at least one test case")
-        cases = [_as_case(case, i) for i, case in enumerate(test_cases)]
-        if repetitions < 1:
-            raise ConfigurationError(f"repetitions must be at least 1, not {repetitions}")
-        if parallelism is not None and parallelism < 1:
-            raise ConfigurationError(f"parallelism must be at least 1, not {parallelism}")
-        resolved, specs = self._resolve_evaluators(evaluators or [])
+        matrix = self._check_matrix(proj, entries)
+        resolved, specs = self._resolve_evaluators(chosen)
         runner_name = self._runner_name(proj, runner)
         now = utcnow()
         record = BatchRecord(
@@ -127,7 +141,7 @@ class BatchService:
             project=proj.name,
             status=BatchStatus.RUNNING.value,
             matrix=matrix,
-            cases=[case.model_dump(mode="json") for case in cases],
+            cases=stored_cases,
             evaluators=specs,
             repetitions=repetitions,
             runner=runner_name,
@@ -155,8 +169,23 @@ class BatchService:
         on_progress: Callable[[BatchProgress], None] | None = None,
         keep_workspaces: bool = False,
     ) -> BatchTestResult:
-        """Run only the cells without a row (and, with ``retry_failed``, failed ones again)."""
+        """Run only the cells without a row (and, with ``retry_failed``, failed ones again).
+        Every argument is checked before the batch's stored status changes."""
+        batch_id = arguments.name(
+            "batch_id", batch_id, "a batch id (a string, see bench.list_batches())"
+        )
+        chosen = None if evaluators is None else arguments.evaluators(evaluators)
+        arguments.flag("retry_failed", retry_failed)
+        runner = arguments.name(
+            "runner", runner, "a runner name (a string such as 'threadpool') or None", True
+        )
+        parallelism = arguments.count(
+            "parallelism", parallelism, "cells run at once", 4, "the batch's own setting"
+        )
+        arguments.callback("on_progress", on_progress)
+        arguments.flag("keep_workspaces", keep_workspaces)
         record = self._record(batch_id)
+        _check_stored(record, parallelism)
         if batch_id in self._cancel:
             raise InvalidStateError(f"batch {batch_id} is running in this process")
         status = self._status(record)
@@ -168,10 +197,12 @@ class BatchService:
         proj = self._bench.get_project(record.project)
         cases = [TestCase.model_validate(case) for case in record.cases]
         resolved = (
-            self._resolve_evaluators(evaluators)[0]
-            if evaluators is not None
+            self._resolve_evaluators(chosen)[0]
+            if chosen is not None
             else self._restore_evaluators(record)
         )
+        runner_name = runner or record.runner
+        self._bench.plugins.get("batch_runner", runner_name)
         rows = self._bench.stack.metadata.batch_rows(batch_id)
         if retry_failed:
             failed = [
@@ -185,7 +216,6 @@ class BatchService:
             ]
         done = {(r.combination_index, r.case_index, r.repetition) for r in rows}
         cells = [cell for cell in _cells(record) if cell.key not in done]
-        runner_name = runner or record.runner
         self._bench.stack.metadata.update_batch(
             batch_id, status=BatchStatus.RUNNING.value, owner=self._bench.owner, error=None
         )
@@ -212,15 +242,16 @@ class BatchService:
 
     def get(self, batch_id: str) -> BatchTestResult:
         record = self._record(batch_id)
-        rows = [_row(r) for r in self._bench.stack.metadata.batch_rows(batch_id)]
-        return BatchTestResult(record, rows, self._status(record))
+        return BatchTestResult(record, self._rows(record), self._status(record))
 
     def list(self, project: str | None = None) -> list[BatchTestResult]:
-        metadata = self._bench.stack.metadata
         return [
-            BatchTestResult(r, [_row(x) for x in metadata.batch_rows(r.id)], self._status(r))
-            for r in metadata.list_batches(project)
+            BatchTestResult(record, self._rows(record), self._status(record))
+            for record in self._bench.stack.metadata.list_batches(project)
         ]
+
+    def _rows(self, record: BatchRecord) -> list[BatchRow]:
+        return [_row(r, record.matrix) for r in self._bench.stack.metadata.batch_rows(record.id)]
 
     # -- driving -------------------------------------------------------------------------
 
@@ -237,7 +268,6 @@ class BatchService:
         keep_workspaces: bool = False,
     ) -> BatchTestResult:
         bench = self._bench
-        runner = bench.plugins.create("batch_runner", runner_name, bench.config)
         cancel = threading.Event()
         with self._lock:
             self._cancel[record.id] = cancel
@@ -273,7 +303,9 @@ class BatchService:
             evaluators=evaluators,
             config=bench.config,
         )
-        try:
+        runner = None
+        try:  # a runner that cannot start leaves the batch interrupted, not running
+            runner = bench.plugins.create("batch_runner", runner_name, bench.config)
             for item in runner.run(job):
                 progress.finished(self._persist(item))
         except BaseException as exc:
@@ -286,7 +318,8 @@ class BatchService:
         finally:
             with self._lock:
                 del self._cancel[record.id]
-            runner.close()
+            if runner is not None:
+                runner.close()
         cancelled = cancel.is_set() or self._stored_status(record.id) is BatchStatus.CANCELLED
         final = BatchStatus.CANCELLED if cancelled else BatchStatus.COMPLETED
         bench.stack.metadata.update_batch(record.id, status=final.value)
@@ -299,39 +332,32 @@ class BatchService:
             metadata.save_execution(item.execution)
             metadata.append_events(item.events)
             item = item.row
-        # model_dump would turn a message or a model in the state into a plain dict
-        metadata.add_batch_row({**item.model_dump(exclude={"state"}), "state": item.state})
+        # model_dump would turn a message or a model in the state into a plain dict. The
+        # table keeps the combination's label; reading rebuilds the dict from the matrix.
+        values = item.model_dump(exclude={"state", "combination", "combination_label"})
+        metadata.add_batch_row(
+            {**values, "combination": item.combination_label, "state": item.state}
+        )
         return item
 
     # -- checks --------------------------------------------------------------------------
 
     def _check_matrix(
-        self, project: WorkflowProject, matrix: Sequence[Mapping[str, str]]
+        self, project: WorkflowProject, matrix: list[dict[str, str]]
     ) -> list[dict[str, str]]:
-        if not matrix:
-            raise ConfigurationError(
-                "variant_matrix is empty: give at least one combination, e.g. [{}] for the "
-                "project as it is"
-            )
-        rows: list[dict[str, str]] = []
+        """The matrix (already of the right shape, ``arguments.matrix``) with every variant
+        known to the project and no combination twice."""
         labels: dict[str, int] = {}
         for i, combination in enumerate(matrix):
-            if not isinstance(combination, Mapping):
-                raise ConfigurationError(
-                    f"variant_matrix[{i}] must map node names to variant names, not "
-                    f"{type(combination).__name__}"
-                )
-            row = {str(k): str(v) for k, v in combination.items()}
-            project.resolve_variants(*split_combination(row))
-            label = combination_label(row)
+            project.resolve_variants(*split_combination(combination))
+            label = combination_label(combination)
             if label in labels:
                 raise ConfigurationError(
                     f"variant_matrix[{i}] is the same combination as variant_matrix"
                     f"[{labels[label]}] ({label}); remove one of them"
                 )
             labels[label] = i
-            rows.append(row)
-        return rows
+        return matrix
 
     def _resolve_evaluators(
         self, evaluators: Iterable[str | Evaluator]
@@ -505,11 +531,31 @@ def run_cell(
     return make_row(cell, result, scores, errors)
 
 
-def _row(record: BatchCellRecord) -> BatchRow:
+def _check_stored(record: BatchRecord, parallelism: int | None) -> None:
+    """Refuse to resume a batch whose stored settings cannot run (stored unchecked by an
+    earlier WTB)."""
+    stored = record.repetitions
+    if not isinstance(stored, int) or isinstance(stored, bool) or stored < 1:
+        raise ConfigurationError(
+            f"batch {record.id} was stored with repetitions={stored!r}, not a whole number of "
+            "at least 1, so it cannot be resumed; run it again with bench.run_batch_test(...)"
+        )
+    width = record.parallelism
+    if parallelism is None and width is not None and (not isinstance(width, int) or width < 1):
+        raise ConfigurationError(
+            f"batch {record.id} was stored with parallelism={width!r}, not a whole number of "
+            "at least 1: pass resume_batch(..., parallelism=N)"
+        )
+
+
+def _row(record: BatchCellRecord, matrix: Sequence[Mapping[str, str]]) -> BatchRow:
+    """A stored row; its combination is the batch's matrix entry (the table holds its
+    label)."""
     return BatchRow(
         batch_id=record.batch_id,
         combination_index=record.combination_index,
-        combination=record.combination,
+        combination=dict(matrix[record.combination_index]),
+        combination_label=record.combination,
         case_index=record.case_index,
         case=record.case,
         repetition=record.repetition,

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wtb_core.checkpoint_stores import SaverCheckpointStore
 from wtb_core.config import StackConfig
+from wtb_core.errors import StorageError
 from wtb_core.hookspecs import hookimpl
 
 if TYPE_CHECKING:
+    from langgraph.checkpoint.serde.base import SerializerProtocol
     from langgraph.checkpoint.sqlite import SqliteSaver
 
 
@@ -21,23 +26,61 @@ class MemoryCheckpointStore(SaverCheckpointStore):
     def __init__(self, config: StackConfig | None = None) -> None:
         from langgraph.checkpoint.memory import InMemorySaver
 
-        super().__init__(InMemorySaver())
+        from wtb_core.serde import strict_serializer
+
+        allowlist = config.serde_allowlist if config is not None else ()
+        super().__init__(InMemorySaver(serde=strict_serializer(allowlist)))
 
 
-def open_sqlite_saver(path: str) -> SqliteSaver:
+def open_sqlite_saver(
+    path: str, serde: SerializerProtocol | None = None, *, guarded: bool = False
+) -> SqliteSaver:
     """A SqliteSaver usable from many threads: WAL, ``synchronous=NORMAL``, busy timeout.
 
-    The benchmark builds its bare-LangGraph baseline with this same function.
+    ``guarded``: SQLite errors (a damaged or truncated file, a full disk) become
+    ``StorageError``s naming the file. The benchmark builds its bare-LangGraph baseline
+    with this same function (unguarded, with LangGraph's default serializer).
     """
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=30000")
-    saver = SqliteSaver(conn)
-    saver.setup()
+    try:
+        conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        saver = (
+            _guarded_saver_class()(conn, serde=serde) if guarded else SqliteSaver(conn, serde=serde)
+        )
+        saver.setup()
+    except sqlite3.Error as exc:
+        raise _file_error(path, exc) from exc
     return saver
+
+
+def _file_error(path: str, exc: sqlite3.Error) -> StorageError:
+    return StorageError(
+        f"checkpoint file {path} cannot be used: {exc}. If it is damaged, restore it from a "
+        "backup; its executions cannot be resumed or inspected until then"
+    )
+
+
+def _guarded_saver_class() -> type[SqliteSaver]:
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    class GuardedSqliteSaver(SqliteSaver):
+        """``SqliteSaver`` whose SQLite errors are ``StorageError``s naming its file."""
+
+        path = ""
+
+        @contextlib.contextmanager
+        def cursor(self, transaction: bool = True) -> Iterator[sqlite3.Cursor]:
+            try:
+                with super().cursor(transaction) as cur:
+                    yield cur
+            except sqlite3.Error as exc:
+                raise _file_error(self.path, exc) from exc
+
+    return GuardedSqliteSaver
 
 
 class SqliteCheckpointStore(SaverCheckpointStore):
@@ -45,10 +88,17 @@ class SqliteCheckpointStore(SaverCheckpointStore):
 
     name = "sqlite"
 
+    @staticmethod
+    def data_file(config: StackConfig) -> Path:
+        return config.data_dir / "checkpoints.sqlite"
+
     def __init__(self, config: StackConfig) -> None:
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        self.path = config.data_dir / "checkpoints.sqlite"
-        super().__init__(open_sqlite_saver(str(self.path)))
+        self.path = self.data_file(config)
+        from wtb_core.serde import strict_serializer
+
+        serde = strict_serializer(config.serde_allowlist)
+        super().__init__(open_sqlite_saver(str(self.path), serde, guarded=True))
 
     def close(self) -> None:
         self.saver.conn.close()

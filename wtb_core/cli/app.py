@@ -5,17 +5,29 @@ batch-test their variants (``wtb_core.cli.batch``). PROJECT arguments are a
 ``main()`` (the console script) loads the plugins once, lets them add commands through the
 ``wtb_register_commands`` hook, and runs the app. Every command opens a ``WTBTestBench`` on
 the data directory (``--data-dir``, else ``StackConfig``'s) on first use and closes it when
-the command ends. ``--json`` prints the SDK's models as JSON instead of tables. Any
-``WTBError`` becomes one ``error: <message>`` line on stderr and exit code 1.
+the command ends. ``--json`` prints the SDK's models as JSON instead of tables.
+
+Errors and exit codes: 0 when the command did what was asked, 1 for every error, whatever
+found it — a ``WTBError`` from the bench (a bad project or cases file, a bad setting in
+``wtb.toml`` or ``WTB_*``, an unknown execution) or a usage error click finds (an unknown
+command or option, a missing argument, ``--limit 0``) — and ``--fail-under`` falling short
+is 1 too. Each error is one ``error: <message>`` line on stderr; a usage error's ends with
+the ``--help`` to read. Click's separate exit code 2 for usage errors is not kept: which
+part catches a mistake (click's parser for ``--limit 0``, WTB for ``--input '{'``) is an
+implementation detail a user cannot see, so one code says "failed" and the line says why.
+With no arguments, ``wtb`` and ``wtb batch`` print their help and exit 1 (nothing was done),
+as git does. ``_Group.main`` does all this, so plugin commands and typer's ``CliRunner``
+get the same treatment as the console script.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -42,8 +54,34 @@ def error_line(exc: BaseException) -> str:
     return "error: " + " ".join(str(exc).splitlines())
 
 
+try:  # recent typer vendors click as typer._click
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older typer runs on click itself
+    from click import exceptions as click_exceptions
+
+
+def usage_error(exc: click_exceptions.UsageError) -> CommandLineError:
+    """Click's usage error as one sentence: what was wrong (with the value typer refused,
+    when it says which), then the ``--help`` to read."""
+    from pydantic import ValidationError
+
+    message = exc.format_message().strip().rstrip(".")
+    if isinstance(exc.__cause__, ValidationError):  # typer checked the value with pydantic
+        given = next(iter(exc.__cause__.errors()), {}).get("input")
+        if given is not None:
+            message += f" (got {given})"
+    command = exc.ctx.command_path if exc.ctx is not None else "wtb"
+    return CommandLineError(f"{message[:1].lower()}{message[1:]}; see '{command} --help'")
+
+
+def _fail(exc: WTBError) -> NoReturn:
+    typer.echo(error_line(exc), err=True)
+    sys.exit(1)
+
+
 class _Group(TyperGroup):
-    """The root command: turns ``WTBError`` from any command into one line and exit 1."""
+    """The root command: every error — a ``WTBError`` from any command, a click usage
+    error — is one ``error: <message>`` line on stderr and exit 1 (the module docstring)."""
 
     def invoke(self, ctx: ClickContext) -> Any:
         try:
@@ -51,6 +89,36 @@ class _Group(TyperGroup):
         except WTBError as exc:
             typer.echo(error_line(exc), err=True)
             raise typer.Exit(1) from None
+
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command line and exit; with ``standalone_mode=False``, click's own
+        non-standalone behaviour (errors raised, the exit code returned)."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click_exceptions.UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":
+                if exc.format_message().strip():  # rich has printed it already otherwise
+                    typer.echo(exc.format_message())
+                sys.exit(1)
+            _fail(usage_error(exc))
+        except click_exceptions.ClickException as exc:  # e.g. a typer.FileText option
+            _fail(CommandLineError(exc.format_message()))
+        except typer.Abort:  # end of input at a prompt
+            _fail(CommandLineError("aborted: the input ended before a prompt was answered"))
+        except WTBError as exc:  # raised while parsing, outside any command
+            _fail(exc)
+        # Non-standalone click returns the exit code of a typer.Exit (--help's 0, a failed
+        # command's 1, Ctrl-C's 130), and None when the command returned normally.
+        sys.exit(result if type(result) is int else 0)
 
 
 @dataclass
@@ -65,6 +133,13 @@ class Session:
     @property
     def bench(self) -> WTBTestBench:
         if self._bench is None:
+            from wtb_core.config import directory_problem
+
+            problem = self.data_dir is not None and directory_problem(self.data_dir)
+            if problem:
+                raise CommandLineError(
+                    f"--data-dir {problem}; give a directory (it is created if missing)"
+                )
             from wtb_core.sdk.bench import WTBTestBench
 
             self._bench = WTBTestBench(data_dir=self.data_dir)
@@ -384,12 +459,22 @@ def plugins_command(registry: PluginRegistry | None) -> Callable[..., None]:
         all_: Annotated[bool, typer.Option("--all", help="Include the builtin plugins.")] = False,
         as_json: JsonFlag = False,
     ) -> None:
-        """List installed plugins: version, origin, what they register, their hooks."""
+        """List installed plugins: version, origin, what they register, their hooks; then
+        which file tracker the stack uses, and why."""
+        from wtb_core.config import StackConfig
         from wtb_core.registry import PluginRegistry
+        from wtb_core.sdk.stack import choose_file_tracker
 
         s = session(ctx, as_json)
-        infos = (registry or PluginRegistry()).describe(include_builtins=all_)
+        loaded = registry or PluginRegistry()
+        infos = loaded.describe(include_builtins=all_)
         s.show(infos, lambda: render.plugins_table(infos))
+        if not s.as_json:  # --json stays the list of plugins scripts read
+            try:
+                chosen = choose_file_tracker(StackConfig(), loaded).describe()
+            except (ValueError, WTBError) as exc:  # wtb.toml or a WTB_* variable is invalid
+                chosen = f"file tracker: unknown (the configuration cannot be read: {exc})"
+            s.console.print(chosen, markup=False, highlight=False, soft_wrap=True)
 
     return plugins
 

@@ -10,7 +10,9 @@ The cases file is JSON Lines: every non-blank line is a JSON object, either the 
 themselves or ``{"inputs": {...}, "expected": {...}, "name": "...", "metadata": {...}}``
 (all but ``inputs`` optional). The matrix file (YAML or JSON) is a list of
 ``{node: variant}`` mappings, ``_workflow: NAME`` choosing a workflow variant; without one
-the project runs as it is.
+the project runs as it is. ``--json`` output gives each row's ``combination`` as its matrix
+entry (``{"retriever": "bm25"}``) and its ``combination_label`` (``retriever=bm25``, what the
+tables print); ``--baseline`` takes either form.
 """
 
 from __future__ import annotations
@@ -72,10 +74,14 @@ class _BatchGroup(TyperGroup):
 
 
 def _read(path: Path, option: str) -> str:
+    from wtb_core.config import not_utf8
+
     try:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CommandLineError(f"{option} {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise CommandLineError(f"{option} {path}: {not_utf8(exc)}; save it as UTF-8") from None
 
 
 def _write(path: Path, text: str) -> None:
@@ -186,15 +192,45 @@ def resolve_evaluators(names: list[str] | None, cases: list[TestCase]) -> list[A
     return [import_reference(n, "--evaluator") if ":" in n else n for n in names]
 
 
+def parse_baseline(text: str | None) -> str | dict[str, str] | None:
+    """``--baseline``: a combination's label (``retriever=bm25``), or its matrix entry as a
+    YAML/JSON mapping (``{retriever: bm25}``)."""
+    import yaml
+
+    if text is None or not text.lstrip().startswith("{"):
+        return text
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        value = None
+    if not isinstance(value, dict) or not all(
+        isinstance(v, str) for v in (*value, *value.values())
+    ):
+        raise CommandLineError(
+            f"--baseline {text!r} must be a label such as 'retriever=bm25' or a matrix entry "
+            "such as '{retriever: bm25}' (node and variant names as strings)"
+        )
+    return value
+
+
+def _baseline_index(baseline: str, combinations: list[dict[str, str]], where: str) -> None:
+    """Refuse a ``--baseline`` that none of ``combinations`` is."""
+    from wtb_core.batch.scoring import combination_index, combination_label
+    from wtb_core.errors import ConfigurationError
+
+    labels = {i: combination_label(combination) for i, combination in enumerate(combinations)}
+    try:
+        combination_index(parse_baseline(baseline), labels, "--baseline")
+    except ConfigurationError:
+        raise CommandLineError(
+            f"--baseline {baseline!r} is not a combination of {where}: {', '.join(labels.values())}"
+        ) from None
+
+
 def _check_baseline(baseline: str | None, matrix: list[dict[str, str]]) -> None:
     """Refuse a ``--baseline`` that no combination of ``matrix`` is, before anything runs."""
-    from wtb_core.batch.scoring import combination_label
-
-    labels = [combination_label(combination) for combination in matrix]
-    if baseline is not None and baseline not in labels:
-        raise CommandLineError(
-            f"--baseline {baseline!r} is not a combination of the matrix: {', '.join(labels)}"
-        )
+    if baseline is not None:
+        _baseline_index(baseline, matrix, "the matrix")
 
 
 # -- running and reporting -------------------------------------------------------------------
@@ -243,8 +279,11 @@ def _with_progress(
 
 
 def _comparison(batch: BatchTestResult, baseline: str | None) -> Comparison:
+    """The batch's comparison against ``--baseline`` (a label or a matrix entry)."""
+    if baseline is not None:
+        _baseline_index(baseline, batch.combinations, "this batch")
     try:
-        return batch.comparison(baseline)
+        return batch.comparison(parse_baseline(baseline))
     except ValueError as exc:
         raise CommandLineError(f"--baseline: {exc}") from None
 
@@ -281,7 +320,8 @@ BaselineOpt = Annotated[
     str | None,
     typer.Option(
         metavar="LABEL",
-        help="Combination to compare the others with, e.g. 'retriever=bm25' (default: the first).",
+        help="Combination to compare the others with: its label, e.g. 'retriever=bm25', or "
+        "its matrix entry, e.g. '{retriever: bm25}' (default: the first).",
     ),
 ]
 ParallelismOpt = Annotated[

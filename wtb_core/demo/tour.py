@@ -156,7 +156,7 @@ def run_tour(bench: WTBTestBench, console: Console) -> TourSummary:
         same_answer=same,
         fork_answer=_answer(forked),
         batch_id=batch.batch_id,
-        batch_pass_rates={c.combination: c.pass_rate for c in comparison.combinations},
+        batch_pass_rates={c.combination_label: c.pass_rate for c in comparison.combinations},
         data_dir=str(bench.config.data_dir),
     )
 

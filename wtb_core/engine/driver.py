@@ -27,6 +27,7 @@ from wtb_core.engine.async_graphs import is_async_graph, run_coroutine
 from wtb_core.engine.attempts import report_attempts
 from wtb_core.engine.history import head_snapshot, pending_interrupts, user_nodes
 from wtb_core.engine.serialization import describe_failure, is_serialisation_error
+from wtb_core.errors import StorageError
 from wtb_core.ports.file_tracker import FileTracker, TrackedExecution
 from wtb_core.workspace import use_workspace
 
@@ -47,6 +48,9 @@ class RunRequest:
     # as ``invoke(None, {"thread_id": ...})`` does, so a resume after a failure or a
     # breakpoint re-runs only what had not finished and writes no fork checkpoint.
     address_head: bool = False
+    # Told the first checkpoint a time-travel drive writes (the new branch's first), so the
+    # caller can persist it: a crash later continues that branch, not the old head.
+    on_new_branch: Callable[[str], None] | None = None
     breakpoints: list[str] = field(default_factory=list)
     recursion_limit: int = 25
     durability: str = "async"
@@ -64,6 +68,27 @@ class RunOutcome:
     interrupts: tuple[PendingInterrupt, ...] = ()
     error: str | None = None
     duration_ms: float = 0.0
+    storage_failure: bool = False  # the store failed, not the workflow
+
+
+# Executions being driven in this process, by any bench: a ``running`` row owned by this
+# process that is not in here was left behind by a drive that ended abnormally.
+_DRIVEN: set[str] = set()
+_driven_lock = threading.Lock()
+
+
+_STORAGE_DRIVERS = ("sqlite3", "psycopg", "psycopg_pool", "sqlalchemy")
+
+
+def is_storage_error(exc: BaseException) -> bool:
+    """An error of a database driver (or WTB's ``StorageError``), not of workflow code."""
+    module = type(exc).__module__.split(".")[0]
+    return isinstance(exc, StorageError) or module in _STORAGE_DRIVERS
+
+
+def driven_in_this_process(execution_id: str) -> bool:
+    with _driven_lock:
+        return execution_id in _DRIVEN
 
 
 class Control:
@@ -72,6 +97,7 @@ class Control:
     def __init__(self) -> None:
         self.requested: ExecutionStatus | None = None  # PAUSED or CANCELLED
         self.finished = threading.Event()
+        self.aborted: RunOutcome | None = None  # set when a BaseException ends the drive
 
 
 class _Loop:
@@ -92,16 +118,23 @@ class _Loop:
         self.last: dict[str, Any] | None = None
         self.stop_reason: ExecutionStatus | None = None
         self.interrupted = False
+        self.node_errors: set[int] = set()  # ids of the exceptions tasks reported
 
     def on_item(self, mode: str, payload: Any) -> bool:
         request = self.request
         if mode == "tasks":
+            if payload.get("error") is not None:
+                self.node_errors.add(id(payload["error"]))
             self.interrupted |= self.driver._on_task(request, payload, self.running)
             return False
         self.head = payload["config"]["configurable"]["checkpoint_id"]
+        if self.last is None and request.on_new_branch is not None:
+            request.on_new_branch(self.head)
         self.last = payload
         self.driver._on_checkpoint(request, payload, self.step_nodes)
         self.step_nodes = user_nodes(task["name"] for task in payload["tasks"])
+        if payload["metadata"].get("source") == "input":
+            return False  # the input is applied at the next checkpoint: pause there
         self.stop_reason = self.control.requested
         if self.stop_reason is not None:
             return True
@@ -171,11 +204,20 @@ class ExecutionDriver:
         control = Control()
         with self._lock:
             self._controls[request.execution_id] = control
+        with _driven_lock:
+            _DRIVEN.add(request.execution_id)
         try:
             with use_workspace(request.workspace):
                 outcome = self._drive(request, graph_input, control)
             return finish(outcome)
+        except BaseException:
+            if control.aborted is not None:  # KeyboardInterrupt: never leave it running
+                with contextlib.suppress(Exception):
+                    finish(control.aborted)
+            raise
         finally:
+            with _driven_lock:
+                _DRIVEN.discard(request.execution_id)
             with self._lock:
                 del self._controls[request.execution_id]
             control.finished.set()
@@ -207,18 +249,26 @@ class ExecutionDriver:
                         if loop.on_item(mode, payload):
                             break
         except Exception as exc:
-            return self._failed(request, exc, loop.head, loop.running, loop.started)
-        except BaseException:  # KeyboardInterrupt: record it, then let it propagate
-            self._event(request, EventType.EXECUTION_STOPPED, message="interrupted by the user")
+            return self._failed(
+                request, exc, loop.head, loop.running, loop.started, loop.node_errors
+            )
+        except BaseException as exc:  # KeyboardInterrupt: record it, then let it propagate
+            error = (
+                f"interrupted by {type(exc).__name__} in the process that ran it; resume "
+                "continues from its last checkpoint"
+            )
+            self._event(request, EventType.EXECUTION_FAILED, checkpoint_id=loop.head, message=error)
+            control.aborted = RunOutcome(
+                ExecutionStatus.FAILED,
+                loop.head,
+                {},
+                error=error,
+                duration_ms=(time.perf_counter() - loop.started) * 1000,
+            )
             raise
         elapsed = (time.perf_counter() - loop.started) * 1000
         last = loop.last
-        if (
-            last is not None
-            and not last["next"]
-            and not loop.interrupted
-            and loop.stop_reason is None
-        ):
+        if last is not None and not last["next"] and not loop.interrupted:  # nothing left
             return RunOutcome(
                 ExecutionStatus.COMPLETED, loop.head, dict(last["values"]), duration_ms=elapsed
             )
@@ -313,8 +363,12 @@ class ExecutionDriver:
         head: str | None,
         running: dict[str, tuple[str, float]],
         started: float,
+        node_errors: set[int],
     ) -> RunOutcome:
+        """The outcome of a drive that raised: a node's error, or a storage failure (an
+        error of the checkpoint store's driver that no node raised)."""
         nodes = [node for node, _ in running.values()]
+        storage_failure = id(exc) not in node_errors and is_storage_error(exc)
         if is_serialisation_error(exc):
             error = str(describe_failure(exc, self._serde_of(), nodes))
             for node in nodes:
@@ -325,9 +379,16 @@ class ExecutionDriver:
                 f"recursion_limit={request.recursion_limit}; raise ExecutionConfig.recursion_limit "
                 "or fix the loop's exit condition"
             )
+        elif storage_failure:
+            error = f"the checkpoint store failed: {type(exc).__name__}: {exc}"
         else:
             error = f"{type(exc).__name__}: {exc}"
-        snapshot = head_snapshot(request.graph, request.thread_id, head, False) if head else None
+        try:
+            snapshot = (
+                head_snapshot(request.graph, request.thread_id, head, False) if head else None
+            )
+        except Exception:  # the store that just failed may not answer either
+            snapshot = None
         self._event(request, EventType.EXECUTION_FAILED, checkpoint_id=head, message=error)
         return RunOutcome(
             ExecutionStatus.FAILED,
@@ -336,4 +397,5 @@ class ExecutionDriver:
             user_nodes(snapshot.next) if snapshot is not None else (),
             error=error,
             duration_ms=(time.perf_counter() - started) * 1000,
+            storage_failure=storage_failure,
         )

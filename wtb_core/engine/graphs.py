@@ -24,6 +24,7 @@ from wtb_core.engine.async_graphs import has_async_nodes
 from wtb_core.engine.async_saver import AsyncSaver
 from wtb_core.engine.attempts import reporting_attempts
 from wtb_core.errors import ProjectError
+from wtb_core.serde import allow_graph_types
 
 
 @dataclass
@@ -88,7 +89,8 @@ def build_graph(
     ``wrap(node, func)`` sees every node's callable (the variant's for swapped nodes) and
     returns what LangGraph should run instead, or ``func`` itself to keep it. Callables of
     nodes with a ``RetryPolicy`` report each failed attempt (``engine.attempts``). A graph
-    with an ``async def`` node is compiled over ``AsyncSaver(checkpointer)``.
+    with an ``async def`` node is compiled over ``AsyncSaver(checkpointer)``. The types the
+    graph's schemas name join the checkpointer's strict allow-list (``wtb_core.serde``).
     """
     builder = copy_builder(template.builder)
     for node, spec in list(builder.nodes.items()):
@@ -98,6 +100,7 @@ def build_graph(
             wrapped = reporting_attempts(node, wrapped)
         if node in replacements or wrapped is not func:
             _swap_node(builder, node, wrapped)
+    allow_graph_types(checkpointer, builder)
     if has_async_nodes(builder):
         checkpointer = AsyncSaver(checkpointer)
     return builder.compile(checkpointer=checkpointer, **template.compile_options)

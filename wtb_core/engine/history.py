@@ -13,7 +13,7 @@ from langgraph.types import StateSnapshot
 
 from wtb_core.checkpoint_stores import thread_config
 from wtb_core.domain.models import Checkpoint, PendingInterrupt
-from wtb_core.errors import CheckpointNotFoundError
+from wtb_core.errors import CheckpointNotFoundError, StorageError
 
 INTERNAL_NODES = frozenset({"__start__", "__end__"})
 
@@ -60,9 +60,9 @@ def list_checkpoints(
         ordered = sorted(by_id.values(), key=snapshot_id)
     else:
         if head not in by_id:
-            raise CheckpointNotFoundError(
+            raise StorageError(
                 f"head checkpoint {head!r} is missing from thread {thread_id!r}: the checkpoint "
-                "store no longer holds it; run `wtb integrity` or fork from an older checkpoint"
+                "store has lost it (restore the store from a backup, or delete the execution)"
             )
         ordered = []
         current: str | None = head
@@ -94,13 +94,20 @@ def head_snapshot(graph: Any, thread_id: str, head: str, time_travel: bool) -> S
     by time travel (rollback, fork) is read like ``get_state`` of that checkpoint.
     """
     if time_travel:
-        return snapshot_at(graph, thread_id, head)
+        try:
+            return snapshot_at(graph, thread_id, head)
+        except CheckpointNotFoundError:
+            raise StorageError(
+                f"the head checkpoint {head!r} of thread {thread_id!r} is missing from the "
+                "checkpoint store: the store has lost it (restore it from a backup, or delete "
+                "the execution)"
+            ) from None
     snapshot = graph.get_state(thread_config(thread_id))
     if snapshot.created_at is None:
-        raise CheckpointNotFoundError(
+        raise StorageError(
             f"thread {thread_id!r} has no checkpoint in the checkpoint store though the "
-            f"execution's head is {head!r}: the store has lost it; fork from another execution "
-            "or run it again"
+            f"execution's head is {head!r}: the store has lost it (restore it from a backup, "
+            "or delete the execution)"
         )
     return snapshot
 

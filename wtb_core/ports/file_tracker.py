@@ -25,6 +25,10 @@ class TrackedExecution:
 class FileTracker(Protocol):
     """Snapshots tracked files at checkpoints; restores them on rollback and fork.
 
+    * The tracked paths of an execution are ``config.tracked_roots(workspace)``
+      (``FileTrackingConfig.tracked_roots``): the kernel's one rule, which the bench also
+      applies when a project registers; it raises ``ConfigurationError`` for a path that
+      leaves the workspace, so a tracker never reads or writes outside it.
     * ``snapshot`` records the tracked files as they are now, linked to ``checkpoint_id``.
     * ``restore`` puts every tracked path back as it was at ``checkpoint_id``. It verifies
       everything it needs *before* changing anything: on a missing or corrupt blob it

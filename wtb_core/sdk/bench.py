@@ -34,7 +34,12 @@ from wtb_core.domain.models import (
     Severity,
     TestCase,
 )
-from wtb_core.engine.driver import ExecutionDriver, RunOutcome, RunRequest
+from wtb_core.engine.driver import (
+    ExecutionDriver,
+    RunOutcome,
+    RunRequest,
+    driven_in_this_process,
+)
 from wtb_core.engine.events import EventBus
 from wtb_core.engine.graph_cache import GraphCache, environment_wrapper
 from wtb_core.engine.history import (
@@ -51,6 +56,7 @@ from wtb_core.errors import (
     InvalidStateError,
     ProjectError,
     ProjectNotFoundError,
+    StorageError,
     WTBError,
 )
 from wtb_core.loading import import_reference
@@ -79,6 +85,18 @@ def _validate_model_fields(schema: Any, values: Mapping[str, Any]) -> None:
                 f"state key {key!r} does not accept {value!r}: {schema.__name__}.{key} is "
                 f"{field.annotation!r} ({exc.errors()[0]['msg']})"
             ) from None
+
+
+def _check_keys(graph: Any, values: Mapping[str, Any], schema: Any, what: str) -> None:
+    """Refuse keys ``schema`` does not have: LangGraph would drop them silently from an
+    input and refuse them in an update; WTB refuses them in both."""
+    keys = set(graph.builder.schemas[schema])
+    unknown = sorted(set(values) - keys)
+    if unknown:
+        raise InvalidStateError(
+            f"{what} has no key {', '.join(map(repr, unknown))}; its keys are: "
+            f"{', '.join(sorted(keys))}"
+        )
 
 
 def new_execution_id() -> str:
@@ -121,6 +139,12 @@ class WTBTestBench:
             config = config.model_copy(update={"data_dir": Path(data_dir)})
         self.config = config
         self.workspace = Path(workspace or Path.cwd()).resolve()
+        # Where restoring tracked files may write (see _trusted_workspace).
+        self._workspace_roots = {
+            self.workspace,
+            config.data_dir.resolve(),
+            *(Path(root).resolve() for root in config.workspace_roots),
+        }
         self._stack = Stack.build(config, plugins, load_entrypoints)
         self._bus = EventBus(self._stack.plugins, self._stack.metadata)
         self._driver = ExecutionDriver(
@@ -189,11 +213,10 @@ class WTBTestBench:
             raise ProjectError(
                 f"register_project takes a WorkflowProject, not {type(project).__name__}"
             )
-        if project.file_tracking.enabled and self.config.file_tracker == "none":
-            raise ConfigurationError(
-                f"project {project.name!r} enables file tracking but the stack's file tracker is "
-                "'none': pip install wtb-filetrack and set WTB_FILE_TRACKER=cas"
-            )
+        if project.file_tracking.enabled:
+            if refusal := self._stack.file_tracker_choice.refusal(project.name):
+                raise ConfigurationError(refusal)
+            project.file_tracking.tracked_roots(self.workspace)  # refuses paths leaving it
         project.node_names()  # builds the graph once: a broken factory fails here
         with self._lock:
             self._projects[project.name] = project
@@ -288,6 +311,7 @@ class WTBTestBench:
         graph = self._graph(proj, variant_config, workflow_variant)
         bps = self._check_breakpoints(graph, breakpoints)
         state = self._check_state(initial_state)
+        _check_keys(graph, state, graph.builder.input_schema, "initial state")
         execution_id = new_execution_id()
         now = utcnow()
         row = ExecutionRow(
@@ -309,7 +333,7 @@ class WTBTestBench:
             parent_execution_id=None,
             parent_checkpoint_id=None,
             owner=self._owner,
-            workspace=str(Path(workspace).resolve() if workspace else self.workspace),
+            workspace=str(self._run_workspace(workspace)),
             duration_ms=0.0,
             created_at=now,
             updated_at=now,
@@ -342,47 +366,59 @@ class WTBTestBench:
             )
         proj = self.get_project(row.project)
         graph = self._graph_of(row)
-        if row.head_checkpoint_id is None:  # failed before its first checkpoint
-            return self._rerun_from_input(proj, row, graph)
-        snapshot = head_snapshot(graph, row.thread_id, row.head_checkpoint_id, row.time_travel)
-        pending = pending_interrupts(snapshot)
-        # Rolled back to a checkpoint whose interrupt() was answered on a later branch: the
-        # node asks again when it re-runs (as after LangGraph's invoke(None, cfg)), and
-        # ``resume=`` answers that new question.
-        ask_again = (
-            resume is not None
-            and row.time_travel
-            and not pending
-            and bool(answered_interrupts(snapshot))
-        )
-        graph_input = None if ask_again else self._resume_input(execution_id, pending, resume)
-        tracked = self._tracked(proj, row)
-        if tracked is not None and tracked.config.commit_on != "manual":
-            # The workspace may hold another execution's files (a fork shares it).
-            self._stack.file_tracker.restore(tracked, row.head_checkpoint_id)
-        if updates:
-            row.head_checkpoint_id = self._apply_update(graph, row, updates, as_node)
+        seen_status, seen_owner = row.status, row.owner
+        # A crash leaves the head behind the checkpoints the run went on to write: continue
+        # from the thread's newest, as invoke(None, {"thread_id": ...}) would.
+        row.head_checkpoint_id = self._current_head(row, crashed=True)
+        self._claim(row, seen_status, seen_owner)
+        try:
+            if row.head_checkpoint_id is None:  # failed before its first checkpoint
+                self._publish(row, EventType.EXECUTION_RESUMED, message="from its initial state")
+                return self._drive(proj, row, graph, row.initial_state)
+            snapshot = head_snapshot(graph, row.thread_id, row.head_checkpoint_id, row.time_travel)
+            pending = pending_interrupts(snapshot)
+            # Rolled back to a checkpoint whose interrupt() was answered on a later branch:
+            # the node asks again when it re-runs (as after LangGraph's invoke(None, cfg)),
+            # and ``resume=`` answers that new question.
+            ask_again = (
+                resume is not None
+                and row.time_travel
+                and not pending
+                and bool(answered_interrupts(snapshot))
+            )
+            graph_input = None if ask_again else self._resume_input(execution_id, pending, resume)
+            tracked = self._tracked(proj, row)
+            if tracked is not None and tracked.config.commit_on != "manual":
+                # The workspace may hold another execution's files (a fork shares it).
+                self._stack.file_tracker.restore(tracked, row.head_checkpoint_id)
+            if updates:
+                row.head_checkpoint_id = self._apply_update(graph, row, updates, as_node)
+                self._set(row, head_checkpoint_id=row.head_checkpoint_id)
+        except BaseException:
+            self._set(row, status=seen_status, owner=seen_owner)  # release the claim
+            raise
         self._publish(row, EventType.EXECUTION_RESUMED, checkpoint_id=row.head_checkpoint_id)
-        self._set(row, status=ExecutionStatus.RUNNING.value, owner=self._owner, error=None)
         result = self._drive(proj, row, graph, graph_input)
         if not ask_again or result.status is not ExecutionStatus.PAUSED or not result.interrupts:
             return result
         graph_input = self._resume_input(execution_id, result.interrupts, resume)
+        self._claim(row, row.status, row.owner)
         self._publish(
             row,
             EventType.EXECUTION_RESUMED,
             checkpoint_id=row.head_checkpoint_id,
             message="answering the interrupt() asked again",
         )
-        self._set(row, status=ExecutionStatus.RUNNING.value, owner=self._owner, error=None)
         return self._drive(proj, row, graph, graph_input)
 
-    def _rerun_from_input(
-        self, proj: WorkflowProject, row: ExecutionRow, graph: Any
-    ) -> ExecutionResult:
-        self._publish(row, EventType.EXECUTION_RESUMED, message="from its initial state")
-        self._set(row, status=ExecutionStatus.RUNNING.value, owner=self._owner, error=None)
-        return self._drive(proj, row, graph, row.initial_state)
+    def _claim(self, row: ExecutionRow, seen_status: str, seen_owner: str | None) -> None:
+        """Make this bench the one running ``row``, or raise if another caller just did."""
+        if not self._stack.metadata.claim_execution(row.id, seen_status, seen_owner, self._owner):
+            raise InvalidStateError(
+                f"execution {row.id} was resumed by another caller at the same moment; it is "
+                "running now: wait for it (or pause it) and look at its result"
+            )
+        row.status, row.owner, row.error = ExecutionStatus.RUNNING.value, self._owner, None
 
     @staticmethod
     def _resume_input(
@@ -419,6 +455,9 @@ class WTBTestBench:
             graph=graph,
             head=row.head_checkpoint_id,
             address_head=bool(row.time_travel),
+            on_new_branch=(lambda head: self._left_time_travel(row, head))
+            if row.time_travel
+            else None,
             breakpoints=list(row.breakpoints),
             recursion_limit=proj.execution.recursion_limit,
             durability=proj.execution.durability,
@@ -427,6 +466,11 @@ class WTBTestBench:
             tracked=self._tracked(proj, row),
         )
         return self._driver.drive(request, graph_input, lambda outcome: self._finish(row, outcome))
+
+    def _left_time_travel(self, row: ExecutionRow, head: str) -> None:
+        """The first checkpoint of the branch a time-travel drive started: stored at once,
+        so a crash from here on continues this branch."""
+        self._set(row, head_checkpoint_id=head, time_travel=False)
 
     def _finish(self, row: ExecutionRow, outcome: RunOutcome) -> ExecutionResult:
         if outcome.status is ExecutionStatus.COMPLETED:
@@ -442,6 +486,11 @@ class WTBTestBench:
             duration_ms=row.duration_ms + outcome.duration_ms,
             time_travel=False,
         )
+        if outcome.storage_failure:
+            raise StorageError(
+                f"execution {row.id} failed because its checkpoint store did: {outcome.error}. "
+                "Fix the store (disk space, the database server), then resume it"
+            )
         return self._result(row)
 
     # -- control from other threads --------------------------------------------------------
@@ -591,6 +640,7 @@ class WTBTestBench:
         had returned them; by default the node that wrote last)."""
         row = self._row(execution_id)
         self._require_not_running(row, self._status(row), "update the state of")
+        row.head_checkpoint_id = self._current_head(row, crashed=True)
         graph = self._graph_of(row)
         if row.head_checkpoint_id is None:
             raise InvalidStateError(
@@ -618,13 +668,7 @@ class WTBTestBench:
     ) -> str:
         """``graph.update_state`` at the head; returns the new head. Publishes the event."""
         values = self._check_state(values)
-        keys = set(graph.builder.schemas[graph.builder.state_schema])
-        unknown = sorted(set(values) - keys)
-        if unknown:
-            raise InvalidStateError(
-                f"state has no key {', '.join(map(repr, unknown))}; its keys are: "
-                f"{', '.join(sorted(keys))}"
-            )
+        _check_keys(graph, values, graph.builder.state_schema, "state")
         if as_node is not None and as_node not in graph.builder.nodes:
             raise InvalidStateError(
                 f"as_node={as_node!r} is not a node of this graph; its nodes are: "
@@ -809,9 +853,12 @@ class WTBTestBench:
     def _row(self, execution_id: str) -> ExecutionRow:
         return self._stack.metadata.get_execution(execution_id)
 
-    def _current_head(self, row: ExecutionRow) -> str | None:
-        """The head; for a running execution, the newest checkpoint it has made so far."""
-        if row.status != ExecutionStatus.RUNNING.value:
+    def _current_head(self, row: ExecutionRow, crashed: bool = False) -> str | None:
+        """The head; for an execution that is running (or, with ``crashed``, one whose run
+        may have been cut off), the newest checkpoint its thread holds: the head is stored
+        when a drive stops. A head chosen by time travel stays until a drive moves it."""
+        running = row.status == ExecutionStatus.RUNNING.value
+        if row.time_travel or not (running or crashed):
             return row.head_checkpoint_id
         latest = self._stack.checkpoints.saver.get_tuple(thread_config(row.thread_id))
         return latest.config["configurable"]["checkpoint_id"] if latest else row.head_checkpoint_id
@@ -819,11 +866,15 @@ class WTBTestBench:
     def _status(self, row: ExecutionRow) -> ExecutionStatus:
         """The status, with a crashed owner's ``running`` read as ``failed``."""
         status = ExecutionStatus(row.status)
-        if (
-            status is ExecutionStatus.RUNNING
-            and not self._driver.is_running(row.id)
-            and not _owner_alive(row.owner)
-        ):
+        if status is not ExecutionStatus.RUNNING or driven_in_this_process(row.id):
+            return status
+        if row.owner == self._owner:
+            row.error = row.error or (
+                "its run in this process ended without finishing (an exception escaped the "
+                "run loop); resume continues from its last checkpoint"
+            )
+            return ExecutionStatus.FAILED
+        if not _owner_alive(row.owner):
             row.error = row.error or (
                 f"the process that ran it ({row.owner}) exited mid-run; resume continues "
                 "from its last checkpoint"
@@ -867,11 +918,38 @@ class WTBTestBench:
     def _workspace_of(self, row: ExecutionRow) -> Path:
         return Path(row.workspace) if row.workspace else self.workspace
 
+    def _run_workspace(self, workspace: str | Path | None) -> Path:
+        """The workspace a run was given; it becomes a root files may be restored into."""
+        if workspace is None:
+            return self.workspace
+        path = Path(workspace).resolve()
+        with self._lock:
+            self._workspace_roots.add(path)
+        return path
+
+    def _trusted_workspace(self, row: ExecutionRow) -> Path:
+        """The execution's workspace, if it lies inside a root this bench may write files
+        to: its own workspace, its data directory, ``StackConfig.workspace_roots``, and the
+        workspaces given to runs of this process. The metadata database decides where a
+        rollback writes, so a workspace edited into it (or from another machine) is
+        refused rather than written to."""
+        path = self._workspace_of(row).resolve()
+        with self._lock:
+            roots = sorted(self._workspace_roots)
+        if any(path == root or path.is_relative_to(root) for root in roots):
+            return path
+        raise StorageError(
+            f"execution {row.id}'s stored workspace {str(path)!r} is outside this bench's "
+            f"workspace roots ({', '.join(map(str, roots))}), so its tracked files are not "
+            "restored there. If that directory is yours, add it to StackConfig.workspace_roots "
+            "(WTB_WORKSPACE_ROOTS)"
+        )
+
     def _tracked(self, project: WorkflowProject, row: ExecutionRow) -> TrackedExecution | None:
         if not project.file_tracking.enabled:
             return None
         return TrackedExecution(
-            row.id, project.name, project.file_tracking, self._workspace_of(row)
+            row.id, project.name, project.file_tracking, self._trusted_workspace(row)
         )
 
     def _publish(self, row: ExecutionRow, type_: EventType, **fields: Any) -> None:

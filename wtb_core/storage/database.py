@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -32,17 +34,44 @@ T = TypeVar("T")
 
 
 def json_dumps(value: Any) -> str:
-    """JSON for metadata columns: anything pydantic can render, ``repr`` for the rest."""
+    """JSON for metadata columns: anything pydantic can render, ``repr`` for the rest, and
+    non-finite floats as the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"`` (JSON has
+    no such numbers, and PostgreSQL's JSONB refuses them; the typed value is kept by
+    ``state_codec``)."""
     try:
-        return json.dumps(value)  # the common case (plain data) at C speed
+        return json.dumps(value, allow_nan=False)  # the common case (plain data) at C speed
     except (TypeError, ValueError):
-        return json.dumps(to_jsonable_python(value, fallback=repr))
+        return json.dumps(_finite(to_jsonable_python(value, fallback=repr)), allow_nan=False)
+
+
+class UnreadableJSON(str):
+    """The text of a JSON column that does not parse (a damaged or hand-edited row)."""
+
+
+def json_loads(text: str) -> Any:
+    """JSON column values, with text that does not parse kept as ``UnreadableJSON`` so one
+    damaged row does not break every query that reads the column."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return UnreadableJSON(text)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _sqlite_engine(url: str) -> tuple[Engine, Engine]:
     memory = url in ("sqlite://", "sqlite:///:memory:")
     kwargs: dict[str, Any] = {
         "json_serializer": json_dumps,
+        "json_deserializer": json_loads,
         "connect_args": {"check_same_thread": False, "timeout": 30},
     }
     if memory:
@@ -96,7 +125,7 @@ class Database:
     the connection under them (every write WTB makes is idempotent or checked first).
     """
 
-    def __init__(self, url: str, pool_size: int = 10) -> None:
+    def __init__(self, url: str, pool_size: int = 10, pool_timeout: float = 30.0) -> None:
         self.url = sqlalchemy_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         # An in-memory SQLite database is one connection shared by every thread: reads must
@@ -111,6 +140,7 @@ class Database:
                 json_serializer=json_dumps,
                 pool_size=pool_size,
                 max_overflow=pool_size,
+                pool_timeout=pool_timeout,
                 pool_pre_ping=True,
                 connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
             )
@@ -172,13 +202,15 @@ class Database:
         try:
             with self.write(), self._write_sessions() as session, session.begin():
                 yield session
-        except DBAPIError as exc:
+        except (DBAPIError, PoolTimeoutError) as exc:
             raise self._storage_error(exc) from exc
 
-    def _storage_error(self, exc: DBAPIError) -> StorageError:
+    def _storage_error(self, exc: DBAPIError | PoolTimeoutError) -> StorageError:
+        cause = exc.orig if isinstance(exc, DBAPIError) else exc
         return StorageError(
-            f"metadata database {self._display_url()} failed: {exc.orig}. "
-            "Check that it is reachable and that no other program holds it locked"
+            f"metadata database {self._display_url()} failed: {cause}. "
+            "Check that it is reachable and that no other program holds it locked (a pool "
+            "timeout: raise StackConfig.pool_timeout or pool_size)"
         )
 
     @contextlib.contextmanager
@@ -187,7 +219,7 @@ class Database:
         try:
             with self.write(), self.write_engine.begin() as connection:
                 yield connection
-        except DBAPIError as exc:
+        except (DBAPIError, PoolTimeoutError) as exc:
             raise self._storage_error(exc) from exc
 
     def retrying(self, write: Callable[[], T]) -> T:
@@ -207,12 +239,15 @@ class Database:
     @contextlib.contextmanager
     def reader(self) -> Iterator[Session]:
         """A read-only session."""
-        if self._shared_connection:
-            with self.write(), self._read_sessions() as session:
+        try:
+            if self._shared_connection:
+                with self.write(), self._read_sessions() as session:
+                    yield session
+                return
+            with self._read_sessions() as session:
                 yield session
-            return
-        with self._read_sessions() as session:
-            yield session
+        except (DBAPIError, PoolTimeoutError) as exc:
+            raise self._storage_error(exc) from exc
 
     def _display_url(self) -> str:
         from sqlalchemy.engine import make_url

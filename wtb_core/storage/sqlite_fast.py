@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, Table
 
+from wtb_core.errors import StorageError
 from wtb_core.storage.database import json_dumps
 
 
@@ -41,6 +42,7 @@ class FastRowWriter:
     """
 
     def __init__(self, path: str, table: Table, lock: threading.Lock) -> None:
+        self._path = path
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA busy_timeout=30000")
         self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -76,13 +78,22 @@ class FastRowWriter:
 
     def _write(self, sql: str, parameters: tuple[Any, ...]) -> int:
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
             try:
-                changed = self._conn.execute(sql, parameters).rowcount
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    changed = self._conn.execute(sql, parameters).rowcount
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    # SQLite may have rolled back already (SQLITE_FULL does): rolling back
+                    # again would raise "no transaction is active" and hide the cause.
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise StorageError(
+                    f"metadata database {self._path} failed: {exc}. Check the disk has room "
+                    "and that no other program holds the file locked"
+                ) from exc
         return changed
 
     def close(self) -> None:

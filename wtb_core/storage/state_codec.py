@@ -8,6 +8,7 @@ store's serializer (``saver.serde``) writes the typed value; ``StateCodec`` fram
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from wtb_core.errors import StorageError
@@ -17,15 +18,19 @@ if TYPE_CHECKING:
 
 
 class StateCodec:
-    """Encodes state dicts to blobs and back with one serializer."""
+    """Encodes state dicts to blobs and back with the checkpoint store's serializer.
 
-    def __init__(self, serde: SerializerProtocol) -> None:
-        self._serde = serde
+    ``serde_of`` is asked each time: the store's strict serializer grows its allow-list as
+    the bench builds project graphs (``wtb_core.serde``).
+    """
+
+    def __init__(self, serde_of: Callable[[], SerializerProtocol]) -> None:
+        self._serde_of = serde_of
 
     def encode(self, state: dict[str, Any] | None) -> bytes | None:
         if state is None:
             return None
-        type_, data = self._serde.dumps_typed(state)
+        type_, data = self._serde_of().dumps_typed(state)
         return type_.encode() + b"\n" + data
 
     def decode(self, blob: bytes, what: str) -> dict[str, Any]:
@@ -34,7 +39,7 @@ class StateCodec:
         try:
             if not sep:
                 raise ValueError("no type header")
-            value = self._serde.loads_typed((type_.decode(), data))
+            value = self._serde_of().loads_typed((type_.decode(), data))
         except Exception as exc:
             raise StorageError(
                 f"the stored state of {what} cannot be read ({type(exc).__name__}: {exc})"

@@ -4,12 +4,21 @@ registration."""
 from __future__ import annotations
 
 import json
+from typing import TypedDict
 
 import pytest
+from langgraph.graph import END, START, StateGraph
 from typer.testing import CliRunner
 
 import wtb_filetrack.plugin
-from wtb_core import ConfigurationError, StackConfig, WorkflowProject, WTBTestBench, hookspecs
+from wtb_core import (
+    ConfigurationError,
+    StackConfig,
+    WorkflowProject,
+    WTBTestBench,
+    current_workspace,
+    hookspecs,
+)
 from wtb_core.cli.app import build_app
 from wtb_core.config import FileTrackingConfig
 from wtb_core.registry import PluginRegistry
@@ -52,7 +61,9 @@ def test_gc_keeps_young_unreferenced_blobs_while_an_execution_runs(bench, docs, 
     (workspace / "out" / "orphan.txt").unlink()
     other = bench.run(docs)
     # As another process's execution would look while it snapshots.
-    bench.stack.metadata.update_execution(other.execution_id, {"status": "running"})
+    bench.stack.metadata.update_execution(
+        other.execution_id, {"status": "running", "owner": "another-host:4242"}
+    )
     report = collect_garbage(bench)
     assert (report.blobs_deleted, report.recent_kept) == (0, 1)
 
@@ -169,3 +180,48 @@ def test_tracking_files_without_this_tracker_says_what_to_install(data_dir):
         project = WorkflowProject("p", lambda: None, file_tracking=FileTrackingConfig(enabled=True))
         with pytest.raises(ConfigurationError, match="pip install wtb-filetrack"):
             bench.register_project(project)
+
+
+class _Report(TypedDict, total=False):
+    step: int
+
+
+def _write_report(state: _Report) -> _Report:
+    out = current_workspace() / "out"
+    out.mkdir(exist_ok=True)
+    (out / "report.md").write_text(f"step {state.get('step', 0)}")
+    return {"step": state.get("step", 0) + 1}
+
+
+def _reports() -> StateGraph:
+    g = StateGraph(_Report)
+    g.add_node("first", _write_report)
+    g.add_node("second", _write_report)
+    g.add_edge(START, "first")
+    g.add_edge("first", "second")
+    g.add_edge("second", END)
+    return g
+
+
+def test_installing_the_plugin_and_enabling_tracking_is_enough(data_dir, workspace):
+    with WTBTestBench(  # no file_tracker named: cas is the only one installed
+        data_dir=data_dir,
+        plugins=[wtb_filetrack.plugin],
+        load_entrypoints=False,
+        workspace=workspace,
+    ) as bench:
+        assert bench.stack.file_tracker.name == "cas"
+        tracking = FileTrackingConfig(enabled=True, tracked_paths=["out/"])
+        bench.register_project(WorkflowProject("reports", _reports, file_tracking=tracking))
+        run = bench.run("reports", {"step": 0})
+        assert (workspace / "out" / "report.md").read_text() == "step 1"
+        [first] = [c for c in bench.get_checkpoints(run.execution_id) if "first" in c.nodes]
+        bench.rollback(run.execution_id, first.checkpoint_id)
+    assert (workspace / "out" / "report.md").read_text() == "step 0"
+
+
+def test_wtb_plugins_says_cas_is_the_file_tracker_and_why():
+    app = build_app(PluginRegistry([wtb_filetrack.plugin], load_entrypoints=False))
+    shown = CliRunner().invoke(app, ["plugins"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    assert "file tracker: cas (the only one installed)" in shown.stdout

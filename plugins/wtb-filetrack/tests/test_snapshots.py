@@ -12,7 +12,6 @@ from wtb_core import ConfigurationError
 from wtb_core.config import FileTrackingConfig
 from wtb_core.ports.file_tracker import FileTracker, TrackedExecution
 from wtb_filetrack.blobs import BlobStore
-from wtb_filetrack.scan import tracked_roots
 from wtb_filetrack.tracker import CasFileTracker
 
 TRACKING = FileTrackingConfig(enabled=True, tracked_paths=["out/"])
@@ -196,14 +195,14 @@ def test_wtbs_own_storage_inside_a_tracked_root_is_not_tracked(bench, workspace,
         (["./", "out"], [""]),
     ],
 )
-def test_tracked_paths_are_normalised(paths, roots):
-    assert tracked_roots(paths) == roots
+def test_tracked_paths_are_normalised(paths, roots, workspace):
+    assert FileTrackingConfig(tracked_paths=paths).tracked_roots(workspace) == roots
 
 
 @pytest.mark.parametrize("path", ["../elsewhere", "/etc", "out/../../x"])
-def test_tracked_paths_outside_the_workspace_are_refused(path):
+def test_tracked_paths_outside_the_workspace_are_refused(path, workspace):
     with pytest.raises(ConfigurationError, match="leaves the workspace"):
-        tracked_roots([path])
+        FileTrackingConfig(tracked_paths=[path]).tracked_roots(workspace)
 
 
 def test_big_and_many_files_are_stored_on_the_thread_pool(bench, workspace, data_dir):

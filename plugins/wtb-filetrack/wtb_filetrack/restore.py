@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import posixpath
 import secrets
 import shutil
 import stat
@@ -27,7 +26,15 @@ from dataclasses import dataclass, field
 from wtb_core.errors import WTBError
 from wtb_filetrack.blobs import BlobStore, hash_file
 from wtb_filetrack.manifest import Entry, Manifest, file_entry, fragment
-from wtb_filetrack.scan import PERMISSIONS, IgnoreRules, Roots, Scan, StatCache, scan
+from wtb_filetrack.scan import (
+    PERMISSIONS,
+    IgnoreRules,
+    Roots,
+    Scan,
+    StatCache,
+    link_stays_inside,
+    scan,
+)
 
 HEX = frozenset("0123456789abcdef")
 TMP_PREFIX = ".wtb-restore-"
@@ -106,7 +113,9 @@ def checked_manifest(target: Target, manifest: Manifest, what: str) -> Manifest:
             raise refuse(path, "is inside WTB's own storage")
         if not _well_formed(entry):
             raise refuse(path, f"has a malformed entry {entry!r}")
-        if "link" in entry and not _link_stays_inside(target, path, entry["link"]):
+        if "link" in entry and not link_stays_inside(
+            target.workspace, target.roots, path, entry["link"]
+        ):
             reason = f"is a symbolic link to {entry['link']!r}, outside the tracked roots"
             raise refuse(path, reason)
     nested = manifest.keys() & _parents(manifest)
@@ -152,18 +161,6 @@ def _well_formed(entry: object) -> bool:
         and size >= 0
         and type(mode) is int
         and 0 <= mode <= PERMISSIONS
-    )
-
-
-def _link_stays_inside(target: Target, path: str, link: str) -> bool:
-    """Whether the link's target (resolved lexically from the link's directory) lies
-    inside a tracked root."""
-    base = posixpath.join(target.workspace, posixpath.dirname(path))
-    resolved = posixpath.normpath(posixpath.join(base, link))
-    return any(
-        resolved == (top := posixpath.normpath(posixpath.join(target.workspace, root)))
-        or resolved.startswith(top.rstrip("/") + "/")
-        for root in target.roots
     )
 
 

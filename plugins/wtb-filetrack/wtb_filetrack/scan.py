@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 import pathspec
 
-from wtb_core.errors import ConfigurationError
 from wtb_filetrack.manifest import BuiltManifest, Entry
 from wtb_filetrack.monitor import ChangeMonitor
 
@@ -29,26 +28,18 @@ RACY_NS = 10_000_000
 stat changing (coarse file-system clocks): its cached hash is not trusted."""
 
 
-def tracked_roots(tracked_paths: Sequence[str]) -> list[str]:
-    """The tracked paths as normalised workspace-relative POSIX paths (``""`` = the whole
-    workspace), without roots nested in other roots."""
-    roots: list[str] = []
-    for raw in tracked_paths:
-        text = raw.replace("\\", "/")
-        norm = posixpath.normpath(text) if text.strip() else ""
-        if posixpath.isabs(text) or norm == ".." or norm.startswith("../"):
-            raise ConfigurationError(
-                f"tracked path {raw!r} leaves the workspace: give paths relative to it, "
-                "such as 'out/' or '.' for the whole workspace"
-            )
-        roots.append("" if norm == "." else norm)
-    roots = sorted(set(roots))
-    return [r for r in roots if not any(_under(r, other) for other in roots if other != r)]
-
-
-def _under(path: str, root: str) -> bool:
-    """Whether ``path`` is ``root`` or inside it (``root == ""`` holds everything)."""
-    return root == "" or path == root or path.startswith(root + "/")
+def link_stays_inside(workspace: str, roots: Sequence[str], path: str, link: str) -> bool:
+    """Whether the symbolic link ``path`` (to ``link``) leads inside a tracked root,
+    resolved lexically from the link's directory (as ``tarfile``'s data filter does).
+    Snapshots refuse links for which it is false; restores refuse manifests holding them.
+    ``roots`` are ``FileTrackingConfig.tracked_roots`` of the workspace."""
+    base = posixpath.join(workspace, posixpath.dirname(path))
+    resolved = posixpath.normpath(posixpath.join(base, link))
+    return any(
+        resolved == (top := posixpath.normpath(posixpath.join(workspace, root)))
+        or resolved.startswith(top.rstrip("/") + "/")
+        for root in roots
+    )
 
 
 class Roots:

@@ -1,19 +1,44 @@
 """Turning a scan into a manifest: unchanged files from the stat cache, the rest hashed
-and stored as blobs (many or big files on a small thread pool)."""
+and stored as blobs (many or big files on a small thread pool); symbolic links leading
+out of the tracked paths refused."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from wtb_core.errors import WTBError
 from wtb_filetrack.blobs import BlobStore
 from wtb_filetrack.manifest import BuiltManifest, file_entry, fragment, link_digest, link_entry
-from wtb_filetrack.scan import PERMISSIONS, Scan, StatCache
+from wtb_filetrack.scan import PERMISSIONS, Scan, StatCache, link_stays_inside
 
 WORKERS = 4
 PARALLEL_FILES = 64
 PARALLEL_BYTES = 8 << 20
+
+
+class LinkOutOfRootsError(WTBError):
+    """A symbolic link in the tracked paths leads out of them: the snapshot is refused
+    (a snapshot holding it could never be restored)."""
+
+
+def check_links(workspace: str, roots: Sequence[str], links: Mapping[str, str]) -> None:
+    """Refuse the snapshot when one of ``links`` (path → target, found by the scan) leads
+    out of the tracked ``roots``, naming the link and its target: the restore refuses such
+    links, so the mistake is reported when the link is made, not at a later rollback."""
+    bad = sorted(p for p, link in links.items() if not link_stays_inside(workspace, roots, p, link))
+    if not bad:
+        return
+    path, more = bad[0], (f" (and {len(bad) - 1} more: {bad[1:4]})" if len(bad) > 1 else "")
+    tracked = [root or "." for root in roots]
+    raise LinkOutOfRootsError(
+        f"cannot snapshot the tracked files in {workspace}: {path!r} is a symbolic link to "
+        f"{links[path]!r}, which leads out of the tracked paths {tracked}{more}; no rollback "
+        "could restore a snapshot holding it. Make the link point inside the tracked paths, "
+        f"replace it by a copy of what it points to, or add '/{path}' to "
+        "FileTrackingConfig.ignore_patterns"
+    )
 
 
 def build_manifest(

@@ -8,6 +8,7 @@ lock), blob writes are atomic, and every metadata write is one transaction of th
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -23,8 +24,8 @@ from wtb_filetrack.blobs import BlobStore
 from wtb_filetrack.locations import repository_path, workspaces_path
 from wtb_filetrack.manifest import digest_of, to_snapshot
 from wtb_filetrack.restore import Target, restore
-from wtb_filetrack.scan import IgnoreRules, tracked_roots
-from wtb_filetrack.snapshot import build_manifest
+from wtb_filetrack.scan import IgnoreRules
+from wtb_filetrack.snapshot import build_manifest, check_links
 from wtb_filetrack.tree import TrackedTree
 
 MAX_MONITORS = 64
@@ -44,6 +45,7 @@ class CasFileTracker:
         self._rules: dict[tuple[str, ...], IgnoreRules] = {}
         self._trees: dict[str, TrackedTree] = {}
         self._workspace_roots = {workspaces_path(self.data_dir, FileTrackingConfig())}
+        self._bases: dict[str, Path] = {}  # a prepared cell workspace → the one it copies
         self._lock = threading.Lock()
 
     # -- snapshots -----------------------------------------------------------------------
@@ -57,13 +59,15 @@ class CasFileTracker:
         tree = self._tree_for(workspace)
         with tree.lock:
             try:
+                roots = self._roots(config, execution.workspace)
                 found = tree.scan(
-                    tracked_roots(config.tracked_paths),
+                    roots,
                     self._rules_for(config),
                     self._excluded(config),
                     incremental,
                     config.change_notifications,
                 )
+                check_links(workspace, roots, found.links)
                 built = build_manifest(
                     workspace, found, tree.cache, self.store_for(config), incremental
                 )
@@ -107,7 +111,7 @@ class CasFileTracker:
         workspace = str(execution.workspace)
         target = Target(
             workspace,
-            tracked_roots(config.tracked_paths),
+            self._roots(config, execution.workspace),
             self._rules_for(config),
             self._excluded(config),
         )
@@ -134,13 +138,17 @@ class CasFileTracker:
         with self._lock:
             self._workspace_roots.add(root)
         target = workspaces.workspace_dir(root, key)
-        roots = tracked_roots(config.tracked_paths)
-        return workspaces.prepare(base.resolve(), roots, target, self._excluded(config))
+        roots = config.tracked_roots(base)
+        prepared = workspaces.prepare(base.resolve(), roots, target, self._excluded(config))
+        with self._lock:
+            self._bases[os.path.abspath(prepared)] = base
+        return prepared
 
     def discard_workspace(self, workspace: Path) -> None:
         with self._lock:
             roots = sorted(self._workspace_roots)
             tree = self._trees.pop(str(workspace), None)
+            self._bases.pop(os.path.abspath(workspace), None)
         if tree is not None:
             with tree.lock:
                 tree.close()
@@ -155,6 +163,15 @@ class CasFileTracker:
                 tree.close()
 
     # -- helpers -------------------------------------------------------------------------
+
+    def _roots(self, config: FileTrackingConfig, workspace: Path) -> list[str]:
+        """The tracked roots of ``workspace`` by the kernel's one rule
+        (``FileTrackingConfig.tracked_roots``), which refuses paths leaving it. A cell
+        workspace this tracker prepared stands for the workspace it copies: an absolute
+        tracked path inside that one means the same relative path in the cell."""
+        with self._lock:
+            base = self._bases.get(os.path.abspath(workspace), workspace)
+        return config.tracked_roots(base)
 
     def store_for(self, config: FileTrackingConfig) -> BlobStore:
         path = repository_path(self.data_dir, config)

@@ -9,15 +9,35 @@ server dropped is retried once on a fresh connection from the pool.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import psycopg
 from langgraph.checkpoint.postgres import PostgresSaver
 from psycopg.rows import DictRow, dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from wtb_core.errors import StorageError
+from wtb_core.serde import BoxedFloat, StrictSerializer
 
 T = TypeVar("T")
+
+
+def _blobbed_non_finite(checkpoint: Any, serde: Any) -> Any:
+    """Upstream keeps float channel values inline in the checkpoint's JSONB, which cannot
+    hold NaN or infinity: such values go to the blobs table instead, boxed for WTB's strict
+    serializer (which reads them back as floats), so they round-trip as on SQLite."""
+    values = checkpoint["channel_values"]
+    if not isinstance(serde, StrictSerializer) or not any(
+        isinstance(v, float) and not math.isfinite(v) for v in values.values()
+    ):
+        return checkpoint
+    boxed = {
+        k: BoxedFloat(v) if isinstance(v, float) and not math.isfinite(v) else v
+        for k, v in values.items()
+    }
+    return {**checkpoint, "channel_values": boxed}
 
 
 class PooledPostgresSaver(PostgresSaver):
@@ -29,7 +49,7 @@ class PooledPostgresSaver(PostgresSaver):
 
     @contextlib.contextmanager
     def _cursor(self, *, pipeline: bool = False) -> Iterator[psycopg.Cursor[DictRow]]:
-        with self.pool.connection() as conn:
+        with self._connection() as conn:
             if pipeline:
                 with conn.pipeline(), conn.cursor(binary=True, row_factory=dict_row) as cur:
                     yield cur
@@ -37,14 +57,33 @@ class PooledPostgresSaver(PostgresSaver):
                 with conn.cursor(binary=True, row_factory=dict_row) as cur:
                     yield cur
 
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[DictRow]]:
+        try:
+            with self.pool.connection() as conn:
+                yield conn
+        except PoolTimeout as exc:
+            raise StorageError(
+                f"no PostgreSQL connection for the checkpoint store within {self.pool.timeout:g} "
+                f"s ({exc}): the server is unreachable or all {self.pool.max_size} pooled "
+                "connections are busy. Raise StackConfig.pool_timeout / pool_size "
+                "(WTB_POOL_TIMEOUT, WTB_POOL_SIZE) or check the server"
+            ) from exc
+
     def _retry(self, operation: Callable[[], T]) -> T:
         try:
             return operation()
         except psycopg.OperationalError:
             self.pool.check()  # drop connections the server closed
-            return operation()
+            try:
+                return operation()
+            except psycopg.Error as exc:
+                raise StorageError(
+                    f"the PostgreSQL checkpoint store failed twice: {type(exc).__name__}: {exc}"
+                ) from exc
 
     def put(self, config, checkpoint, metadata, new_versions):
+        checkpoint = _blobbed_non_finite(checkpoint, self.serde)
         parent = super()
         return self._retry(lambda: parent.put(config, checkpoint, metadata, new_versions))
 

@@ -7,6 +7,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from wtb_core.config import StackConfig
 from wtb_core.errors import CheckpointNotFoundError, StorageError
+from wtb_core.serde import strict_serializer
 from wtb_postgres.saver import PooledPostgresSaver
 from wtb_postgres.urls import describe, libpq_url
 
@@ -80,6 +81,7 @@ class PostgresCheckpointStore:
             url,
             min_size=1,
             max_size=config.pool_size,
+            timeout=config.pool_timeout,
             kwargs={
                 "autocommit": True,
                 "prepare_threshold": 0,
@@ -98,7 +100,9 @@ class PostgresCheckpointStore:
                 f"cannot connect to PostgreSQL at {self.server}: {_reason(url)}. Check that the "
                 "server runs and that WTB_DATABASE_URL names a database and a user it accepts"
             ) from exc
-        self._saver = PooledPostgresSaver(self.pool)
+        self._saver = PooledPostgresSaver(
+            self.pool, serde=strict_serializer(config.serde_allowlist)
+        )
         self._saver.setup()
 
     @property

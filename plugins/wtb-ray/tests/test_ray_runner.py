@@ -99,8 +99,9 @@ def test_a_batch_on_ray_gives_real_executions_and_parity_with_the_thread_pool(tm
         )
         assert batch.status is BatchStatus.COMPLETED and len(batch.results) == 8
         assert all(r.status is ExecutionStatus.COMPLETED for r in batch.results)
-        echo = [r for r in batch.results if r.combination == "generate=echo"]
+        echo = [r for r in batch.results if r.combination == {"generate": "echo"}]
         assert sorted(r.state["answer"] for r in echo) == [f"echo: q{i}" for i in range(4)]
+        assert {r.combination_label for r in echo} == {"generate=echo"}
         row = batch.results[0]
         assert len(bench.get_checkpoints(row.execution_id)) == 5  # written by a worker
         assert bench.audit(row.execution_id)[0].data["worker"] != bench.owner
@@ -133,6 +134,7 @@ def test_parity_reports_cells_that_differ(tmp_path):
         report = ParityChecker(bench).check("noisy", [{"query": "a"}, {"query": "b"}])
     assert not report.ok
     assert {d.field for d in report.differences} == {"state.seen"}
+    assert all(d.combination == {} and d.combination_label == "default" for d in report.differences)
     assert "2 difference(s) between threadpool and ray" in str(report)
 
 
