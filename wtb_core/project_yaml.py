@@ -36,7 +36,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -243,7 +243,7 @@ class _Loader:
                 _key(where, attr_key),
                 f"{module}:{attribute} is not {wanted} (it is {_kind(target)})",
             )
-        return target
+        return cast(Callable[..., Any], target)
 
     def _schema(self, entry: dict[str, Any], where: str) -> type | None:
         """The class ``entry[state_schema]`` names (``module.Class`` or ``module:Class``)."""

@@ -145,7 +145,7 @@ def route_after_grade(state: RAGState) -> str:
     return "generate"
 
 
-def cited(state: RAGState) -> list[str]:
+def cited(state: RAGState | dict[str, Any]) -> list[str]:
     """The documents ``generate`` answers from: the two best relevant ones."""
     return state.get("relevant", [])[:2]
 
@@ -172,12 +172,12 @@ def citations(answer: str) -> list[str]:
 def citation_recall(case: TestCase, outcome: ExecutionResult) -> float:
     """Batch-test evaluator: the share of the documents the expected answer cites that the
     answer cites too (1.0 when neither cites any)."""
-    expected = citations(case.expected["answer"])
+    expected = citations((case.expected or {})["answer"])
     got = set(citations(str(outcome.state.get("answer", ""))))
     return sum(doc in got for doc in expected) / len(expected) if expected else float(not got)
 
 
-def create_rag_graph() -> StateGraph:
+def create_rag_graph() -> StateGraph[RAGState]:
     """The demo workflow as an (uncompiled) ``StateGraph``; WTB compiles it."""
     graph = StateGraph(RAGState)
     graph.add_node("rewrite_query", rewrite_query)

@@ -22,7 +22,7 @@ from wtb_core.engine.async_saver import AsyncSaver
 T = TypeVar("T")
 
 
-def has_async_nodes(builder: StateGraph) -> bool:
+def has_async_nodes(builder: StateGraph[Any]) -> bool:
     """Whether a node of ``builder`` (or of a subgraph used as a node) is ``async def``."""
     for spec in builder.nodes.values():
         runnable = spec.runnable

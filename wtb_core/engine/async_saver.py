@@ -25,7 +25,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from wtb_core.checkpoint_stores import put_tuple
 
 
-class AsyncSaver(BaseCheckpointSaver):
+class AsyncSaver(BaseCheckpointSaver[Any]):
     """A ``BaseCheckpointSaver`` whose async methods run the wrapped saver's sync ones.
 
     Contract:
@@ -48,7 +48,7 @@ class AsyncSaver(BaseCheckpointSaver):
       as it is for WTB's thread-pool runner (``SqliteSaver`` locks, ``PostgresSaver`` pools).
     """
 
-    def __init__(self, wrapped: BaseCheckpointSaver) -> None:
+    def __init__(self, wrapped: BaseCheckpointSaver[Any]) -> None:
         # No BaseCheckpointSaver.__init__: it would give the adapter a serde of its own.
         self.wrapped = wrapped
 
@@ -57,7 +57,7 @@ class AsyncSaver(BaseCheckpointSaver):
         return self.wrapped.serde
 
     @property
-    def config_specs(self) -> list:
+    def config_specs(self) -> list[Any]:
         return self.wrapped.config_specs
 
     def get_next_version(self, current: Any, channel: None) -> Any:

@@ -38,7 +38,8 @@ def _attempt() -> int | None:
     try:
         from langgraph.runtime import get_runtime
 
-        return get_runtime().execution_info.node_attempt
+        info = get_runtime().execution_info
+        return info.node_attempt if info is not None else None
     except Exception:  # outside a LangGraph task, or a LangGraph without execution_info
         return None
 

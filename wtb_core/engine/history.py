@@ -19,7 +19,7 @@ INTERNAL_NODES = frozenset({"__start__", "__end__"})
 
 
 def snapshot_id(snapshot: StateSnapshot) -> str:
-    return snapshot.config["configurable"]["checkpoint_id"]
+    return str(snapshot.config["configurable"]["checkpoint_id"])
 
 
 def _parent_id(snapshot: StateSnapshot) -> str | None:
@@ -75,7 +75,7 @@ def list_checkpoints(
 
 def snapshot_at(graph: Any, thread_id: str, checkpoint_id: str) -> StateSnapshot:
     """The state snapshot of one checkpoint; ``CheckpointNotFoundError`` if the thread lacks it."""
-    snapshot = graph.get_state(thread_config(thread_id, checkpoint_id))
+    snapshot: StateSnapshot = graph.get_state(thread_config(thread_id, checkpoint_id))
     if snapshot.created_at is None:  # LangGraph's answer for a checkpoint it does not have
         raise CheckpointNotFoundError(
             f"checkpoint {checkpoint_id!r} does not belong to this execution (thread "
@@ -102,7 +102,7 @@ def head_snapshot(graph: Any, thread_id: str, head: str, time_travel: bool) -> S
                 "checkpoint store: the store has lost it (restore it from a backup, or delete "
                 "the execution)"
             ) from None
-    snapshot = graph.get_state(thread_config(thread_id))
+    snapshot: StateSnapshot = graph.get_state(thread_config(thread_id))
     if snapshot.created_at is None:
         raise StorageError(
             f"thread {thread_id!r} has no checkpoint in the checkpoint store though the "

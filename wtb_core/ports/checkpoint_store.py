@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -31,7 +31,7 @@ class CheckpointStore(Protocol):
     name: str
 
     @property
-    def saver(self) -> BaseCheckpointSaver: ...
+    def saver(self) -> BaseCheckpointSaver[Any]: ...
 
     def copy_thread(
         self, source_thread_id: str, target_thread_id: str, checkpoint_id: str

@@ -83,7 +83,7 @@ def _sqlite_engine(url: str) -> tuple[Engine, Engine]:
         engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_connection, _record):
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
             cursor = dbapi_connection.cursor()
             if not memory:
@@ -94,7 +94,7 @@ def _sqlite_engine(url: str) -> tuple[Engine, Engine]:
             cursor.close()
 
         @event.listens_for(engine, "begin")
-        def _on_begin(connection):
+        def _on_begin(connection: Connection) -> None:
             connection.exec_driver_sql(begin)
 
         return engine

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     JSON,
+    CursorResult,
+    Table,
     and_,
     bindparam,
     delete,
@@ -40,14 +42,15 @@ from wtb_core.storage.tables import (
 
 # The hot paths (a run writes an execution row and its events) use Core statements on the
 # tables: the ORM's unit of work costs more than the SQL itself here.
-_EXECUTIONS = ExecutionRow.__table__
+_EXECUTIONS = cast(Table, ExecutionRow.__table__)
 _INSERT_EXECUTION = insert(_EXECUTIONS)
 _UPDATE_EXECUTION = update(_EXECUTIONS).where(_EXECUTIONS.c.id == bindparam("execution_id"))
-_INSERT_EVENTS = insert(AuditEventRow.__table__)
-_BATCHES = BatchRecord.__table__
-_BATCH_ROWS = BatchCellRecord.__table__
+_INSERT_EVENTS = insert(cast(Table, AuditEventRow.__table__))
+_BATCHES = cast(Table, BatchRecord.__table__)
+_BATCH_ROWS = cast(Table, BatchCellRecord.__table__)
 _EXECUTION_STATES = ("state", "initial_state")
 _log = logging.getLogger(__name__)
+_Row = TypeVar("_Row", ExecutionRow, BatchCellRecord)
 _JSON_COLUMNS = tuple(c.name for c in _EXECUTIONS.columns if isinstance(c.type, JSON))
 
 
@@ -115,7 +118,7 @@ class MetadataStore(FileCommitQueries):
                 encoded[f"{key}_blob"] = self._codec.encode(values[key])
         return encoded
 
-    def _decoded(self, row: Any, keys: Sequence[str], what: str) -> Any:
+    def _decoded(self, row: _Row, keys: Sequence[str], what: str) -> _Row:
         """``row`` with each state among ``keys`` read from its blob when it has one."""
         if self._codec is not None:
             for key in keys:
@@ -309,8 +312,9 @@ class MetadataStore(FileCommitQueries):
         with self.db.reader() as session:
             return session.get(BatchRecord, batch_id)
 
-    def batch_status(self, batch_id: str) -> str:
-        """Only the stored status of a batch (what a running batch polls for a cancel)."""
+    def batch_status(self, batch_id: str) -> str | None:
+        """Only the stored status of a batch (what a running batch polls for a cancel);
+        ``None`` if there is no such batch."""
         with self.db.reader() as session:
             return session.scalar(select(BatchRecord.status).where(BatchRecord.id == batch_id))
 
@@ -365,7 +369,10 @@ class MetadataStore(FileCommitQueries):
         with self.db.transaction() as session:
             for table in (FileSnapshotRecord, AuditEventRow):
                 session.execute(delete(table).where(table.execution_id == execution_id))
-            result = session.execute(delete(ExecutionRow).where(ExecutionRow.id == execution_id))
+            result = cast(
+                CursorResult[Any],
+                session.execute(delete(ExecutionRow).where(ExecutionRow.id == execution_id)),
+            )
             if result.rowcount == 0:
                 raise ExecutionNotFoundError(_missing(execution_id))
 

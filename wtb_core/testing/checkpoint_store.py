@@ -22,7 +22,7 @@ class _State(TypedDict, total=False):
     log: Annotated[list[str], operator.add]
 
 
-def _step(name: str):
+def _step(name: str) -> Any:
     def node(state: _State) -> dict[str, Any]:
         return {"n": state.get("n", 0) + 1, "log": [name]}
 
@@ -33,7 +33,7 @@ def _ask(state: _State) -> dict[str, Any]:
     return {"log": [f"answer:{interrupt('question')}"]}
 
 
-def _graph(store: CheckpointStore, with_interrupt: bool = False):
+def _graph(store: CheckpointStore, with_interrupt: bool = False) -> Any:
     builder = StateGraph(_State)
     names = ["a", "b", "c"]
     for name in names:
@@ -50,7 +50,7 @@ def _graph(store: CheckpointStore, with_interrupt: bool = False):
     return builder.compile(checkpointer=store.saver)
 
 
-def _ids(graph, thread_id: str) -> list[str]:
+def _ids(graph: Any, thread_id: str) -> list[str]:
     history = graph.get_state_history(thread_config(thread_id))
     return sorted(s.config["configurable"]["checkpoint_id"] for s in history)
 
@@ -66,18 +66,20 @@ class CheckpointStoreContract:
     def thread() -> str:
         return f"contract-{uuid.uuid4().hex[:8]}"
 
-    def test_is_a_checkpoint_store_with_a_langgraph_saver(self, store):
+    def test_is_a_checkpoint_store_with_a_langgraph_saver(self, store: CheckpointStore) -> None:
         assert isinstance(store, CheckpointStore)
         assert isinstance(store.saver, BaseCheckpointSaver)
         assert isinstance(store.name, str) and store.name
 
-    def test_saver_checkpoints_every_super_step(self, store):
+    def test_saver_checkpoints_every_super_step(self, store: CheckpointStore) -> None:
         graph, thread = _graph(store), self.thread()
         result = graph.invoke({"n": 0}, thread_config(thread))
         assert result == {"n": 3, "log": ["a", "b", "c"]}
         assert len(_ids(graph, thread)) == 5  # input, start, a, b, c
 
-    def test_copy_thread_copies_the_lineage_and_leaves_the_source(self, store):
+    def test_copy_thread_copies_the_lineage_and_leaves_the_source(
+        self, store: CheckpointStore
+    ) -> None:
         graph, source, target = _graph(store), self.thread(), self.thread()
         graph.invoke({"n": 0}, thread_config(source))
         history = list(graph.get_state_history(thread_config(source)))
@@ -92,7 +94,7 @@ class CheckpointStoreContract:
         assert graph.get_state(thread_config(target)).values == after_a.values
         assert graph.invoke(None, thread_config(target, cut)) == {"n": 3, "log": ["a", "b", "c"]}
 
-    def test_copy_thread_keeps_pending_writes(self, store):
+    def test_copy_thread_keeps_pending_writes(self, store: CheckpointStore) -> None:
         graph, source, target = _graph(store, with_interrupt=True), self.thread(), self.thread()
         graph.invoke({"n": 0}, thread_config(source))
         waiting = graph.get_state(thread_config(source))
@@ -107,13 +109,13 @@ class CheckpointStoreContract:
         assert final["log"] == ["a", "b", "answer:yes", "c"]
         assert graph.get_state(thread_config(source)).next == ("ask",)
 
-    def test_copy_thread_of_an_unknown_checkpoint_raises(self, store):
+    def test_copy_thread_of_an_unknown_checkpoint_raises(self, store: CheckpointStore) -> None:
         graph, source = _graph(store), self.thread()
         graph.invoke({"n": 0}, thread_config(source))
         with pytest.raises(CheckpointNotFoundError, match="not in thread"):
             store.copy_thread(source, self.thread(), "no-such-checkpoint")
 
-    def test_delete_thread_removes_it(self, store):
+    def test_delete_thread_removes_it(self, store: CheckpointStore) -> None:
         graph, thread, other = _graph(store), self.thread(), self.thread()
         graph.invoke({"n": 0}, thread_config(thread))
         graph.invoke({"n": 0}, thread_config(other))
@@ -121,7 +123,7 @@ class CheckpointStoreContract:
         assert _ids(graph, thread) == []
         assert len(_ids(graph, other)) == 5
 
-    def test_threads_run_concurrently(self, store):
+    def test_threads_run_concurrently(self, store: CheckpointStore) -> None:
         graph = _graph(store)
         threads = [self.thread() for _ in range(8)]
         with ThreadPoolExecutor(8) as pool:

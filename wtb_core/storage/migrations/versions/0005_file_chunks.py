@@ -11,6 +11,7 @@ Create Date: 2026-11-21
 """
 
 import json
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -97,7 +98,7 @@ def downgrade() -> None:
     bind = op.get_bind()
     entries = dict(bind.execute(sa.select(chunks.c.id, chunks.c.entries)).all())
     for commit_id, chunk_ids in bind.execute(sa.select(commits.c.id, commits.c.chunk_ids)).all():
-        manifest: dict = {}
+        manifest: dict[str, Any] = {}
         for chunk_id in chunk_ids:
             manifest.update(entries[chunk_id])
         text = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
