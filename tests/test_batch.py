@@ -17,6 +17,7 @@ import pytest
 from tests import workflows
 from tests.conftest import register
 from wtb_core import (
+    BatchNotFoundError,
     ConfigurationError,
     ExecutionStatus,
     PluginNotFoundError,
@@ -24,6 +25,7 @@ from wtb_core import (
     StackConfig,
     TestCase,
     WorkflowProject,
+    WTBError,
     WTBTestBench,
     hookimpl,
 )
@@ -484,3 +486,18 @@ def test_a_batch_stored_with_unusable_settings_is_refused_by_resume(bench, rag):
     with pytest.raises(ConfigurationError, match=r"was stored with repetitions=1\.5"):
         bench.resume_batch(batch.batch_id)
     assert bench.get_batch(batch.batch_id).status is BatchStatus.COMPLETED
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda bench: bench.get_batch("nope"),
+        lambda bench: bench.resume_batch("nope"),
+        lambda bench: bench.cancel_batch("nope"),
+    ],
+    ids=["get_batch", "resume_batch", "cancel_batch"],
+)
+def test_a_missing_batch_is_a_batch_not_found_error(bench, call):
+    with pytest.raises(BatchNotFoundError, match=r"batch 'nope' does not exist; list batches"):
+        call(bench)
+    assert issubclass(BatchNotFoundError, WTBError) and bench.list_batches() == []

@@ -25,9 +25,9 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
 from wtb_core.builtins.checkpoint_stores import MemoryCheckpointStore, SqliteCheckpointStore
-from wtb_core.checkpoint_stores import thread_config
 from wtb_core.config import StackConfig
 from wtb_core.engine.async_saver import AsyncSaver
+from wtb_core.engine.threads import thread_config
 from wtb_core.ports import CheckpointStore
 
 # Optional capabilities LangGraph's own saver lacks (its sync method is BaseCheckpointSaver's,

@@ -12,18 +12,17 @@ import pytest
 from rich.console import Console
 from rich.table import Table
 
-from wtb_core.batch.comparison import (
-    Comparison,
+from wtb_core.batch.comparison import Comparison, compare
+from wtb_core.batch.models import BatchRow
+from wtb_core.batch.reports import junit_xml, write_junit
+from wtb_core.batch.stats import (
     bootstrap_mean_ci,
-    compare,
     mcnemar_exact,
     sign_flip_p_value,
     t_interval,
     t_quantile,
     wilson_interval,
 )
-from wtb_core.batch.models import BatchRow
-from wtb_core.batch.reports import junit_xml, write_junit
 from wtb_core.domain.models import ExecutionStatus
 from wtb_core.errors import ConfigurationError
 

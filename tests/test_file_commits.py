@@ -16,7 +16,7 @@ from sqlalchemy import Connection, delete, func, select, text
 
 from wtb_core.errors import StorageError
 from wtb_core.storage.database import MIGRATIONS, Database
-from wtb_core.storage.file_commits import ChunkedManifest, entry_json, split
+from wtb_core.storage.file_commits import entry_json
 from wtb_core.storage.metadata import MetadataStore
 from wtb_core.storage.tables import FileChunkRecord
 
@@ -50,28 +50,6 @@ def store(tmp_path):
 def chunk_rows(store: MetadataStore) -> int:
     with store.db.reader() as session:
         return session.scalar(select(func.count()).select_from(FileChunkRecord))
-
-
-def test_chunks_kept_up_to_date_equal_a_fresh_split():
-    rng = random.Random(7)
-    manifest = manifest_of(3000)
-    chunked = ChunkedManifest(fragments_of(manifest))
-    for _ in range(200):
-        changed = set()
-        for _ in range(rng.randrange(1, 40)):
-            roll = rng.random()
-            if roll < 0.4 and manifest:  # remove (ends of runs included)
-                path = rng.choice(sorted(manifest))
-                del manifest[path]
-            else:  # add or modify
-                path = f"out/d{rng.randrange(20)}/f{rng.randrange(6000):05}.bin"
-                manifest[path] = {"hash": "0" * 64, "size": rng.randrange(99), "mode": 0o600}
-            changed.add(path)
-        fragments = fragments_of(manifest)
-        got = chunked.update(fragments, changed)
-        want = split(sorted(fragments), fragments)
-        assert [c.id for c in got] == [c.id for c in want]
-    assert sum(len(c.paths) for c in got) == len(manifest)
 
 
 def test_one_changed_file_stores_one_small_chunk(store):

@@ -19,7 +19,7 @@ from tests import workflows
 from tests.conftest import register
 from tests.differential import graphs
 from wtb_core import ExecutionStatus, InvalidStateError, WorkflowProject, WTBTestBench
-from wtb_core.checkpoint_stores import thread_config
+from wtb_core.engine.threads import thread_config
 
 
 @pytest.fixture(autouse=True)

@@ -184,8 +184,8 @@ RETRIEVER_0 = ("variants", "nodes", "retriever", 0)
             id="broken-workflow-variant",
         ),
         pytest.param(
-            [(("execution", "batch_executor"), "dask")],
-            "execution.batch_executor: Input should be 'ray', 'threadpool' or 'sequential'",
+            [(("execution", "batch_executor"), 5)],
+            "execution.batch_executor: Input should be a valid string",
             id="bad-config-value",
         ),
         pytest.param(

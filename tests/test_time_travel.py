@@ -7,7 +7,7 @@ import pytest
 from tests import workflows
 from tests.conftest import register
 from wtb_core import CheckpointNotFoundError, ExecutionStatus, InvalidStateError
-from wtb_core.checkpoint_stores import thread_config
+from wtb_core.engine.threads import thread_config
 
 
 def _after(checkpoints, node):
@@ -160,7 +160,7 @@ def test_subgraph_is_one_node_and_time_travel_reruns_it_whole(bench):
     assert workflows.CALLS == ["inner_1", "inner_2", "after"]
     assert again.state == done.state
 
-    graph = bench._graph(bench.get_project(project), {}, None)
+    graph = bench._catalog.graphs.get(bench.get_project(project), {}, None)
     thread = f"wtb-{done.execution_id}"
     inner = [
         s

@@ -15,6 +15,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
 from wtb_core.errors import (
+    BatchNotFoundError,
     CheckpointNotFoundError,
     ConfigurationError,
     ExecutionNotFoundError,
@@ -59,6 +60,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AuditEntry",
+    "BatchNotFoundError",
     "Checkpoint",
     "CheckpointNotFoundError",
     "ConfigurationError",

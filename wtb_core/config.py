@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from difflib import get_close_matches
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
@@ -33,16 +32,17 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from wtb_core.errors import ConfigurationError
+from wtb_core.config_errors import (
+    ENV_PREFIX,
+    InvalidSettingError,
+    invalid_settings,
+    not_utf8,
+    unparsable_setting,
+)
+from wtb_core.install_hints import install_command
 
 DEFAULT_DATA_DIR = Path(".wtb")
-ENV_PREFIX = "WTB_"
 POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
-
-
-class InvalidSettingError(ConfigurationError, ValueError):
-    """A ``StackConfig`` setting is unknown or has a bad value, or ``wtb.toml`` cannot be
-    read. Also a ``ValueError``, as pydantic's ``ValidationError`` it replaces was."""
 
 
 def config_file_path() -> Path:
@@ -60,25 +60,6 @@ def directory_problem(path: Path) -> str | None:
                 return f"{path} is a file, not a directory"
             return f"{path} cannot be a directory: {candidate} is a file"
     return None
-
-
-def not_utf8(exc: UnicodeDecodeError) -> str:
-    """``not UTF-8 text (byte 0xff on line 3)`` for a file's decode error."""
-    data = bytes(exc.object)
-    line = data[: exc.start].count(b"\n") + 1
-    return f"not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line})"
-
-
-def hide_password(url: str) -> str:
-    """``url`` with its password, if any, shown as ``***``."""
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:
-        return url
-    if not password:
-        return url
-    return parts._replace(netloc=parts.netloc.replace(f":{password}@", ":***@", 1)).geturl()
 
 
 def _port_parses(url: str) -> bool:
@@ -103,13 +84,11 @@ def check_database_url(url: str | None) -> str | None:
     else:
         supported = scheme in POSTGRES_SCHEMES and _port_parses(url)
     if not supported:
-        from wtb_core.registry import KNOWN_PROVIDERS
-
-        package = KNOWN_PROVIDERS[("checkpoint_store", "postgres")]
+        postgres = install_command("checkpoint_store", "postgres")
         raise ValueError(
             "only SQLite and PostgreSQL databases are supported, as sqlite:///path/to/wtb.sqlite "
-            f"or postgresql://user@host:5432/dbname (pip install {package}); without a URL "
-            "the metadata is the SQLite file in data_dir"
+            f"or postgresql://user@host:5432/dbname ({postgres}); without a URL the metadata "
+            "is the SQLite file in data_dir"
         )
     return url
 
@@ -117,24 +96,28 @@ def check_database_url(url: str | None) -> str | None:
 class StackConfig(BaseSettings):
     """Which implementation fills each port, and where data lives."""
 
-    model_config = SettingsConfigDict(env_prefix="WTB_", extra="forbid", validate_default=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", validate_default=True)
 
-    checkpoint_store: str = Field("sqlite", description="memory | sqlite | postgres (wtb-postgres)")
+    checkpoint_store: str = Field(
+        "sqlite", description="memory | sqlite | a plugin's, e.g. postgres"
+    )
     database_url: str | None = Field(
         None,
         description="Metadata database URL; None = SQLite file in data_dir. "
         "With checkpoint_store=postgres it is also where checkpoints live.",
     )
-    batch_runner: str = Field("threadpool", description="sequential | threadpool | ray (wtb-ray)")
+    batch_runner: str = Field(
+        "threadpool", description="sequential | threadpool | a plugin's, e.g. ray"
+    )
     file_tracker: str = Field(
         "none",
-        description="none | cas (wtb-filetrack). Left unset, the stack uses the only file "
+        description="none | a plugin's, e.g. cas. Left unset, the stack uses the only file "
         "tracker installed besides none (wtb_core.sdk.stack.choose_file_tracker); set, even "
         "to none, it is used as given",
     )
     environment_provider: str = Field("inprocess", description="inprocess | uv | ray")
     data_dir: Path = Field(DEFAULT_DATA_DIR, description="Embedded databases and files")
-    ray_address: str | None = Field(None, description="Ray cluster address for wtb-ray")
+    ray_address: str | None = Field(None, description="Ray cluster address of the ray plugin")
     pool_size: int = Field(10, ge=1, description="Connection pool size of server databases")
     pool_timeout: float = Field(
         30.0, gt=0, description="Seconds to wait for a free pooled connection before failing"
@@ -169,9 +152,11 @@ class StackConfig(BaseSettings):
             try:
                 super().__init__(**values)
             except ValidationError as exc:
-                raise InvalidSettingError(_invalid_settings(exc, values)) from None
+                fields = list(StackConfig.model_fields)
+                message = invalid_settings(exc, values, fields, config_file_path())
+                raise InvalidSettingError(message) from None
             except SettingsError as exc:
-                raise InvalidSettingError(_unparsable_setting(exc)) from None
+                raise InvalidSettingError(unparsable_setting(exc)) from None
 
     @classmethod
     def settings_customise_sources(
@@ -208,81 +193,6 @@ class _TomlFile(TomlConfigSettingsSource):
         raise InvalidSettingError(
             f"{file_path} {problem}, or name another settings file with WTB_CONFIG"
         ) from None
-
-
-def _toml_settings(path: Path) -> dict[str, Any]:
-    """The settings ``path`` holds (nothing when it cannot be read)."""
-    try:
-        with path.open("rb") as file:
-            return tomllib.load(file)
-    except (OSError, ValueError):
-        return {}
-
-
-def _env_variable(setting: str) -> str | None:
-    """The name of the set environment variable that fills ``setting``, if one is set."""
-    wanted = f"{ENV_PREFIX}{setting}".upper()
-    return next((name for name in os.environ if name.upper() == wanted), None)
-
-
-def _shown(setting: str, value: Any) -> str:
-    if isinstance(value, Path):
-        value = str(value)
-    if setting == "database_url" and isinstance(value, str):
-        value = hide_password(value)
-    return repr(value)
-
-
-def _invalid_settings(exc: ValidationError, given: dict[str, Any]) -> str:
-    """One sentence per problem: the setting, where it came from, its value, what to do."""
-    toml_path = config_file_path()
-    in_toml = _toml_settings(toml_path)
-    settings = list(StackConfig.model_fields)
-    problems = []
-    for error in exc.errors(include_url=False):
-        loc = [str(part) for part in error["loc"]] or ["?"]
-        setting, path = loc[0], ".".join(loc)
-        variable = _env_variable(setting)
-        if setting in given:
-            source, fix = "given as an argument", "pass a valid value"
-        elif setting in in_toml:
-            source, fix = f"in {toml_path}", f"fix it in {toml_path}"
-        elif variable:
-            source, fix = f"from environment variable {variable}", f"fix or unset {variable}"
-        else:
-            variable = f"{ENV_PREFIX}{setting.upper()}"
-            source, fix = "the default", f"set {variable} or {setting} in {toml_path}"
-        if error["type"] == "extra_forbidden":
-            close = get_close_matches(setting, settings, n=1)
-            guess = f" (did you mean {close[0]!r}?)" if close else ""
-            problems.append(
-                f"unknown setting {setting!r} {source}{guess}; the settings are "
-                + ", ".join(settings)
-            )
-            continue
-        message = str(error["msg"]).removeprefix("Value error, ")
-        message = message[:1].lower() + message[1:]
-        problems.append(
-            f"invalid setting {path} = {_shown(setting, error['input'])} ({source}): "
-            f"{message}; {fix}"
-        )
-    return "; ".join(problems)
-
-
-def _unparsable_setting(exc: SettingsError) -> str:
-    """pydantic-settings could not parse a value (a list setting is JSON in a variable)."""
-    match = re.search(r'field "(\w+)" from source "(\w+)"', str(exc))
-    if not match:
-        return f"invalid settings: {exc}"
-    setting, source = match.groups()
-    variable = _env_variable(setting) if source == "EnvSettingsSource" else None
-    if variable:
-        return (
-            f"invalid setting {setting} = {os.environ[variable]!r} (from environment variable "
-            f'{variable}): a list is JSON there, such as \'["first", "second"]\'; fix or '
-            f"unset {variable}"
-        )
-    return f"invalid setting {setting} ({source}): {exc}"
 
 
 class FileTrackingConfig(BaseModel):
@@ -439,13 +349,16 @@ class RayConfig(BaseModel):
 class ExecutionConfig(BaseModel):
     """How a project's executions run.
 
-    ``batch_executor=None`` (unlike the seeds' ``"ray"``) defers to the stack's
-    ``batch_runner``, so a project runs unchanged on a machine without Ray.
+    ``batch_executor`` names the batch runner of the project's batches: any registered name
+    (``sequential``, ``threadpool``, a plugin's such as ``ray``), checked when a batch starts
+    (an uninstalled one fails saying what to install). ``None`` (unlike the seeds' ``"ray"``)
+    defers to the stack's ``batch_runner``, so a project runs unchanged on a machine without
+    Ray.
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    batch_executor: Literal["ray", "threadpool", "sequential"] | None = None
+    batch_executor: str | None = Field(None, min_length=1)
     ray_config: RayConfig = Field(default_factory=RayConfig)
     node_resources: dict[str, NodeResourceConfig] = Field(default_factory=dict)
     default_node_resources: NodeResourceConfig | None = None

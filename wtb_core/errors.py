@@ -35,6 +35,10 @@ class ExecutionNotFoundError(WTBError):
     """No execution with that id exists in the metadata store."""
 
 
+class BatchNotFoundError(WTBError):
+    """No batch with that id exists in the metadata store."""
+
+
 class CheckpointNotFoundError(WTBError):
     """The checkpoint does not exist in the execution's thread."""
 

@@ -19,15 +19,18 @@ from wtb_core.config import (
     FileTrackingConfig,
     NodeResourceConfig,
 )
-from wtb_core.engine.graphs import GraphTemplate, _swap_node, copy_builder, template_from
+from wtb_core.engine.graphs import GraphTemplate, copy_builder, swap_node, template_from
 from wtb_core.errors import ProjectError
+from wtb_core.project_checks import (
+    INITIAL_VERSION,
+    check_name,
+    check_version_label,
+    is_node_implementation,
+)
 
 DEFAULT_VARIANT = "default"
 WORKFLOW_KEY = "_workflow"  # a variant-matrix key, and "_workflow:<name>" environments
 YAML_REF = "yaml:"
-INITIAL_VERSION = "1.0"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-_MAX_VERSION_LENGTH = 50  # the executions table's project_version column
 _MINOR = re.compile(r"^(.+)\.(\d+)$")
 
 VersionKind = Literal["initial", "node_update", "workflow_update", "restore"]
@@ -40,34 +43,6 @@ def callable_reference(func: Any) -> str | None:
     if not module or not qualname or module == "__main__" or "<" in qualname:
         return None
     return f"{module}:{qualname}"
-
-
-def is_node_implementation(obj: Any) -> bool:
-    """Whether ``StateGraph.add_node`` takes ``obj``: a function or a Runnable (``ToolNode``,
-    a compiled subgraph, an LCEL chain)."""
-    from langchain_core.runnables import Runnable
-
-    return callable(obj) or isinstance(obj, Runnable)
-
-
-def check_name(kind: str, name: Any) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ProjectError(
-            f"{kind} name {name!r} is not valid: use letters, digits, '_', '-' or '.', "
-            "starting with a letter or digit"
-        )
-    return name
-
-
-def check_version_label(label: Any) -> str:
-    """A version label is a name (``"1.0"``, ``"2.0-rc1"``) of at most 50 characters."""
-    check_name("version", label)
-    if len(label) > _MAX_VERSION_LENGTH:
-        raise ProjectError(
-            f"version label {label[:20]!r}... is {len(label)} characters long; "
-            f"use at most {_MAX_VERSION_LENGTH}"
-        )
-    return label
 
 
 def next_minor_label(label: str, taken: set[str]) -> str:
@@ -92,7 +67,7 @@ def with_nodes(
         return template
     builder = copy_builder(template.builder)
     for node, func in implementations.items():
-        _swap_node(builder, node, func)
+        swap_node(builder, node, func)
     return GraphTemplate(builder, dict(template.compile_options))
 
 
@@ -225,7 +200,7 @@ class WorkflowProject:
 
         Every problem is a ``ProjectError`` naming the file and the key path.
         """
-        from wtb_core.project_yaml import load_project  # it builds on this module
+        from wtb_core.project_yaml import load_project  # YAML support loads on first use
 
         project = load_project(path, cls)
         project.source = Path(path).resolve()
@@ -591,3 +566,15 @@ class WorkflowProject:
             if variant is not None:
                 replacements[node] = variant.implementation
         return replacements
+
+    def callables(self) -> list[Callable[..., Any]]:
+        """Every function (or Runnable) the project builds or runs graphs from: each
+        version's graph factory and node updates, the workflow variants' factories and the
+        node variants' implementations — what a process receiving the project must be able
+        to import or unpickle."""
+        with self._lock:
+            return [
+                *(f for v in self._versions for f in (v.graph_factory, *v.node_overrides.values())),
+                *(v.graph_factory for v in self._workflow_variants.values()),
+                *(v.implementation for vs in self._node_variants.values() for v in vs.values()),
+            ]

@@ -36,7 +36,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -47,17 +47,19 @@ from wtb_core.config import (
     ExecutionConfig,
     FileTrackingConfig,
     NodeResourceConfig,
-    not_utf8,
 )
+from wtb_core.config_errors import not_utf8
 from wtb_core.errors import ProjectError
 from wtb_core.loading import import_reference
-from wtb_core.project import (
+from wtb_core.project_checks import (
     INITIAL_VERSION,
-    WorkflowProject,
     check_name,
     check_version_label,
     is_node_implementation,
 )
+
+if TYPE_CHECKING:
+    from wtb_core.project import WorkflowProject
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -89,7 +91,7 @@ _SHORT_KEYS: dict[type[BaseModel], dict[str, str]] = {
 
 
 def load_project(
-    path: str | os.PathLike[str], project_class: type[WorkflowProject] = WorkflowProject
+    path: str | os.PathLike[str], project_class: type[WorkflowProject]
 ) -> WorkflowProject:
     """Build a ``project_class`` from the YAML file at ``path``, its variants registered."""
     return _Loader(Path(path)).load(project_class)

@@ -1,14 +1,37 @@
 """The plugin registry: pluggy underneath, a small typed facade on top.
 
-The engine asks ``registry.checkpoint_store_factory("sqlite")``; it never makes untyped hook
-calls. Builtins (``wtb_core.builtins``) are registered through exactly the same
-``pm.register`` path as installed plugins, which are discovered through the ``wtb``
-entry-point group.
+The stack builds each adapter through the accessor of its kind, never through untyped hook
+calls:
+
+* ``registry.checkpoint_store(name, config) -> CheckpointStore``
+* ``registry.batch_runner(name, config) -> BatchRunner``
+* ``registry.environment_provider(name, config) -> EnvironmentProvider``
+* ``registry.file_tracker(name, config, metadata) -> FileTracker``
+* ``registry.evaluator(name) -> Evaluator``
+
+``registry.get(kind, name)`` checks a name without building anything: an unknown name is a
+``PluginNotFoundError`` listing the available names and, for a well-known one, the package
+to install (``wtb_core.install_hints``). ``names(kind)`` lists a kind's names,
+``describe()`` what ``wtb plugins`` prints, ``emit(event)`` and ``add_commands(cli)`` call
+the broadcast hooks.
+
+Builtins (``wtb_core.builtins``) are registered through exactly the same ``pm.register``
+path as installed plugins, which are discovered through the ``wtb`` entry-point group.
+Implementations are called in pluggy's order — ``tryfirst`` ones first, ``trylast`` ones
+last, otherwise the plugin registered last first — and always through pluggy, so its
+hook-call monitoring sees every call. Each plugin's implementation is called on its own
+(inside every wrapper of the hook): a registration is attributed to the plugin that made it,
+and a ``wtb_on_event`` listener that raises is logged while the others still hear the
+event. A ``wtb_register_*`` implementation must be a plain ``@hookimpl``; one marked
+``wrapper=True`` or ``hookwrapper=True`` is refused with a ``PluginError`` naming its plugin.
 
 Environment variables:
 
 * ``WTB_LOAD_PLUGINS`` — comma-separated entry-point names to load; set but empty loads none.
 * ``WTB_DISABLE_PLUGINS`` — comma-separated entry-point names never to load.
+* ``WTB_TRACE_PLUGINS=1`` — log every hook call (the plugins called, the arguments, what
+  came back) at DEBUG on the ``wtb_core.registry`` logger, through pluggy's hook-call
+  monitoring; without a logging configuration the lines go to stderr.
 """
 
 from __future__ import annotations
@@ -16,18 +39,35 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterable
+import reprlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from wtb_core import hookspecs
 from wtb_core.errors import PluginError, PluginNotFoundError
+from wtb_core.install_hints import install_command
+
+if TYPE_CHECKING:
+    from typer import Typer
+
+    from wtb_core.config import StackConfig
+    from wtb_core.domain.events import Event
+    from wtb_core.ports import (
+        BatchRunner,
+        CheckpointStore,
+        EnvironmentProvider,
+        Evaluator,
+        FileTracker,
+    )
+    from wtb_core.storage.metadata import MetadataStore
 
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = hookspecs.PROJECT_NAME
+TRACE_VARIABLE = "WTB_TRACE_PLUGINS"
 
 
 @dataclass(frozen=True)
@@ -61,19 +101,11 @@ KINDS: dict[str, Kind] = {
     )
 }
 
-# Which distribution provides a well-known name, for "not installed" messages.
-KNOWN_PROVIDERS: dict[tuple[str, str], str] = {
-    ("checkpoint_store", "postgres"): "wtb-postgres",
-    ("batch_runner", "ray"): "wtb-ray",
-    ("environment_provider", "ray"): "wtb-ray",
-    ("environment_provider", "uv"): "wtb-uvenv",
-    ("file_tracker", "cas"): "wtb-filetrack",
-}
-
 
 @dataclass(frozen=True)
 class Registration:
-    """A named implementation and the plugin that registered it."""
+    """A named implementation and the plugin that registered it. ``factory`` has its kind's
+    type (``wtb_core.ports``: ``CheckpointStoreFactory``, ``BatchRunnerFactory`` …)."""
 
     kind: str
     name: str
@@ -99,6 +131,42 @@ def _names_from_env(variable: str) -> set[str] | None:
     return {part.strip() for part in raw.split(",") if part.strip()}
 
 
+def _tracing_requested() -> bool:
+    return os.environ.get(TRACE_VARIABLE, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _shown(kwargs: Mapping[str, object]) -> str:
+    return ", ".join(f"{name}={reprlib.repr(value)}" for name, value in kwargs.items())
+
+
+def trace_hook_calls(pm: pluggy.PluginManager) -> None:
+    """Log each hook call of ``pm`` on this module's logger at DEBUG (``WTB_TRACE_PLUGINS``):
+    the plugins in call order with the arguments, then the result or the exception."""
+
+    def before(hook: str, impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, object]) -> None:
+        plugins = ", ".join(impl.plugin_name for impl in reversed(impls)) or "no plugin"
+        log.debug("%s(%s) -> %s", hook, _shown(kwargs), plugins)
+
+    def after(
+        outcome: pluggy.Result[object],
+        hook: str,
+        impls: Sequence[pluggy.HookImpl],
+        kwargs: Mapping[str, object],
+    ) -> None:
+        if outcome.exception is not None:
+            log.debug("%s raised %r", hook, outcome.exception)
+        else:
+            log.debug("%s returned %s", hook, reprlib.repr(outcome.get_result()))
+
+    if not log.hasHandlers():  # nothing would show the lines: print them on stderr
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("wtb plugins: %(message)s"))
+        log.addHandler(handler)
+    if log.getEffectiveLevel() > logging.DEBUG:
+        log.setLevel(logging.DEBUG)
+    pm.add_hookcall_monitoring(before, after)
+
+
 class PluginRegistry:
     """Loads plugins once and answers which implementation has which name."""
 
@@ -107,6 +175,8 @@ class PluginRegistry:
 
         self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
+        if _tracing_requested():
+            trace_hook_calls(self.pm)
         self._origins: dict[str, str] = {}
         for module in builtins.MODULES:
             self._register(module, module.__name__, "builtin")
@@ -121,12 +191,14 @@ class PluginRegistry:
                 f"plugin {exc.plugin!r} implements a hook WTB does not define ({exc}); "
                 "check the spelling against wtb_core.hookspecs"
             ) from exc
+        self._refuse_registration_wrappers()
+        self._order = {
+            name: i for i, (name, plugin) in enumerate(self.pm.list_name_plugin()) if plugin
+        }
         self._registrations: dict[str, dict[str, Registration]] = {
             kind: self._collect(KINDS[kind]) for kind in KINDS
         }
-        self._event_listeners = [
-            (impl.plugin_name, impl.function) for impl in self.pm.hook.wtb_on_event.get_hookimpls()
-        ]
+        self._event_listeners = self._one_by_one("wtb_on_event")
 
     # -- loading -------------------------------------------------------------------------
 
@@ -171,26 +243,60 @@ class PluginRegistry:
                 return f"{plugin_name} ({dist.project_name} {dist.version})"
         return plugin_name
 
+    def _refuse_registration_wrappers(self) -> None:
+        """A ``wtb_register_*`` implementation is called once per plugin, for its
+        registrations: a wrapper around the others has nothing to wrap."""
+        for kind in KINDS.values():
+            for impl in getattr(self.pm.hook, kind.hook).get_hookimpls():
+                if impl.wrapper or impl.hookwrapper:
+                    option = "wrapper=True" if impl.wrapper else "hookwrapper=True"
+                    raise PluginError(
+                        f"plugin {self._plugin_label(impl.plugin_name)} implements {kind.hook} "
+                        f"with @hookimpl({option}); a registration hook must be a plain "
+                        "@hookimpl that calls register(name, factory): remove the option"
+                    )
+
+    def _one_by_one(self, hook: str) -> list[tuple[str, pluggy.HookCaller]]:
+        """``(plugin name, caller)`` for each plugin implementing ``hook`` (not as a wrapper),
+        in pluggy's call order; a caller runs that plugin's implementation inside every
+        wrapper of the hook."""
+        impls = getattr(self.pm.hook, hook).get_hookimpls()
+        plain = [impl for impl in impls if not (impl.wrapper or impl.hookwrapper)]
+        return [
+            (
+                impl.plugin_name,
+                self.pm.subset_hook_caller(hook, [o.plugin for o in plain if o is not impl]),
+            )
+            for impl in reversed(plain)  # pluggy calls the last of get_hookimpls() first
+        ]
+
     def _collect(self, kind: Kind) -> dict[str, Registration]:
         found: dict[str, Registration] = {}
-        caller = getattr(self.pm.hook, kind.hook)
-        for impl in caller.get_hookimpls():  # registration order
+        for plugin_name, call in self._one_by_one(kind.hook):
 
-            def register(name: str, factory: Any, _plugin: str = impl.plugin_name) -> None:
+            def register(name: str, factory: Any, _plugin: str = plugin_name) -> None:
                 if not isinstance(name, str) or not name:
                     raise PluginError(
                         f"plugin {_plugin!r} registered a {kind.label} without a name"
                     )
+                if not callable(factory):
+                    raise PluginError(
+                        f"plugin {_plugin!r} registered {kind.label} {name!r} with "
+                        f"{type(factory).__name__}, not a factory: register(name, factory) "
+                        "takes a class or function that builds the implementation"
+                    )
                 if name in found:
+                    first, second = sorted(
+                        (found[name].plugin, _plugin), key=lambda p: self._order.get(p, -1)
+                    )
                     raise PluginError(
                         f"{kind.label} {name!r} is registered twice: by "
-                        f"{self._plugin_label(found[name].plugin)} and by "
-                        f"{self._plugin_label(_plugin)}. Uninstall or disable one of them "
-                        "(WTB_DISABLE_PLUGINS=<entry point name>)"
+                        f"{self._plugin_label(first)} and by {self._plugin_label(second)}. "
+                        "Uninstall or disable one of them (WTB_DISABLE_PLUGINS=<entry point name>)"
                     )
                 found[name] = Registration(kind.key, name, factory, _plugin)
 
-            impl.function(**{arg: register for arg in impl.argnames})
+            call(register=register)
         return found
 
     # -- lookups -----------------------------------------------------------------------
@@ -206,28 +312,51 @@ class PluginRegistry:
         except KeyError:
             label = KINDS[kind].label
             available = ", ".join(self.names(kind)) or "none"
-            package = KNOWN_PROVIDERS.get((kind, name))
-            if package:
-                hint = f"{label} {name!r} is not installed: pip install {package}"
-            else:
-                hint = f"unknown {label} {name!r}"
+            command = install_command(kind, name)
+            hint = f"{label} {name!r} is not installed: {command}" if command else None
             raise PluginNotFoundError(
-                f"{hint} (available: {available}). Set {KINDS[kind].config_field} to one of "
-                "the available names or install the plugin that provides it"
+                f"{hint or f'unknown {label} {name!r}'} (available: {available}). Set "
+                f"{KINDS[kind].config_field} to one of the available names or install the "
+                "plugin that provides it"
             ) from None
 
-    def create(self, kind: str, name: str, *args: Any) -> Any:
-        """Build the named implementation with its factory's arguments."""
-        registration = self.get(kind, name)
-        implementation = registration.factory(*args)
+    def _build(self, kind: str, name: str, *args: Any) -> Any:
+        """Call the factory of ``name``; an implementation without a ``name`` of its own (the
+        ports' ``name`` attribute) is given the one it is registered under."""
+        implementation = self.get(kind, name).factory(*args)
         if getattr(implementation, "name", None) is None:
             with contextlib.suppress(AttributeError):  # e.g. a class with __slots__
                 implementation.name = name
         return implementation
 
+    def checkpoint_store(self, name: str, config: StackConfig) -> CheckpointStore:
+        """The checkpoint store registered as ``name``, built for ``config``."""
+        store: CheckpointStore = self._build("checkpoint_store", name, config)
+        return store
+
+    def batch_runner(self, name: str, config: StackConfig) -> BatchRunner:
+        """The batch runner registered as ``name``, built for ``config``."""
+        runner: BatchRunner = self._build("batch_runner", name, config)
+        return runner
+
+    def environment_provider(self, name: str, config: StackConfig) -> EnvironmentProvider:
+        """The environment provider registered as ``name``, built for ``config``."""
+        provider: EnvironmentProvider = self._build("environment_provider", name, config)
+        return provider
+
+    def file_tracker(self, name: str, config: StackConfig, metadata: MetadataStore) -> FileTracker:
+        """The file tracker registered as ``name``, built for ``config`` over ``metadata``."""
+        tracker: FileTracker = self._build("file_tracker", name, config, metadata)
+        return tracker
+
+    def evaluator(self, name: str) -> Evaluator:
+        """The evaluator registered as ``name``."""
+        evaluator: Evaluator = self._build("evaluator", name)
+        return evaluator
+
     # -- broadcast ------------------------------------------------------------------------
 
-    def emit(self, event: Any) -> None:
+    def emit(self, event: Event) -> None:
         """Deliver ``event`` to every ``wtb_on_event``; a failing listener is only logged."""
         for plugin_name, listener in self._event_listeners:
             try:
@@ -235,9 +364,9 @@ class PluginRegistry:
             except Exception:
                 log.exception("wtb_on_event of plugin %r failed", plugin_name)
 
-    def call_broadcast(self, hook: str, **kwargs: Any) -> None:
-        """Call a broadcast hook (``wtb_register_commands`` / ``wtb_register_routes``)."""
-        getattr(self.pm.hook, hook)(**kwargs)
+    def add_commands(self, cli: Typer) -> None:
+        """Let every plugin add commands to the ``wtb`` app (``wtb_register_commands``)."""
+        self.pm.hook.wtb_register_commands(cli=cli)
 
     # -- description -------------------------------------------------------------------
 

@@ -136,6 +136,29 @@ def test_a_running_row_of_this_process_that_nothing_drives_is_failed(bench):
     assert bench.resume(paused.execution_id).status is ExecutionStatus.COMPLETED
 
 
+def test_an_execution_claimed_but_not_yet_driven_is_running_not_failed(bench):
+    """Between the claim and the drive (file restore, the update, the event) a run or
+    resume is not a crashed one: a second resume is refused and reads see it running."""
+    project = register(bench, workflows.linear)
+    original = bench._driver.drive
+    seen: list[tuple[ExecutionStatus, str | None]] = []
+
+    def drive(request, graph_input, finish):
+        current = bench.get_execution(request.execution_id)
+        seen.append((current.status, current.error))
+        with pytest.raises(InvalidStateError, match="while it runs"):
+            bench.resume(request.execution_id)
+        with pytest.raises(InvalidStateError, match="while it runs"):
+            bench.rollback(request.execution_id, "any")
+        return original(request, graph_input, finish)
+
+    bench._driver.drive = drive
+    paused = bench.run(project, {}, breakpoints=["grade"])
+    assert bench.resume(paused.execution_id).status is ExecutionStatus.COMPLETED
+    assert seen == [(ExecutionStatus.RUNNING, None)] * 2
+    assert workflows.CALLS.count("grade") == 1
+
+
 def slow_last() -> StateGraph:
     """first -> slow (blocks until GATE), the last node."""
     builder = StateGraph(workflows.State)

@@ -9,8 +9,6 @@ checkpoint instead of starting over — nodes that finished are not run again.
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -20,16 +18,24 @@ from typing import Any
 from wtb_core.batch.models import Cell, DetachedResult
 from wtb_core.batch.scoring import Evaluator, make_row, score, split_combination
 from wtb_core.builtins.file_trackers import NoFileTracker
-from wtb_core.checkpoint_stores import thread_config
 from wtb_core.config import StackConfig
 from wtb_core.domain.events import Event, EventType
-from wtb_core.domain.models import ExecutionResult, ExecutionStatus, TestCase
+from wtb_core.domain.models import ExecutionStatus, TestCase
 from wtb_core.engine.driver import ExecutionDriver, RunRequest
 from wtb_core.engine.events import audit_row
 from wtb_core.engine.graph_cache import GraphCache, NodeWrapper, environment_wrapper
+from wtb_core.engine.records import (
+    execution_record,
+    execution_result,
+    outcome_fields,
+    process_owner,
+    thread_id_of,
+)
+from wtb_core.engine.threads import thread_config
 from wtb_core.project import WorkflowProject
 from wtb_core.registry import PluginRegistry
 from wtb_core.storage.database import utcnow
+from wtb_core.storage.tables import ExecutionRow
 
 
 class DetachedExecutor:
@@ -44,15 +50,15 @@ class DetachedExecutor:
     ) -> None:
         self.config = config
         self.registry = PluginRegistry(plugins, load_entrypoints=load_entrypoints)
-        self.store = self.registry.create("checkpoint_store", config.checkpoint_store, config)
-        provider = self.registry.create("environment_provider", config.environment_provider, config)
+        self.store = self.registry.checkpoint_store(config.checkpoint_store, config)
+        provider = self.registry.environment_provider(config.environment_provider, config)
         self.graphs = GraphCache(self.store.saver, wrap or environment_wrapper(provider))
         self._events: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._lock = threading.Lock()
         self._driver = ExecutionDriver(
             self._collect, NoFileTracker(), lambda: self.store.saver.serde
         )
-        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.owner = process_owner()
 
     def _collect(self, event: Event) -> None:
         self.registry.emit(event)
@@ -72,7 +78,7 @@ class DetachedExecutor:
         nodes, workflow_variant = split_combination(cell.combination)
         version = project.current_version
         graph = self.graphs.get(project, nodes, workflow_variant, version)
-        thread_id = f"wtb-{execution_id}"
+        thread_id = thread_id_of(execution_id)
         latest = self.store.saver.get_tuple(thread_config(thread_id))
         head = latest.config["configurable"]["checkpoint_id"] if latest else None
         started = utcnow()
@@ -107,20 +113,20 @@ class DetachedExecutor:
                     checkpoint_id=outcome.head,
                 )
             )
-        result = ExecutionResult(
+        record = execution_record(
             execution_id=execution_id,
             project=project.name,
             status=outcome.status,
-            state=outcome.state,
-            error=outcome.error,
-            checkpoint_id=outcome.head,
-            duration_ms=outcome.duration_ms,
-            next=outcome.next,
-            interrupts=outcome.interrupts,
+            initial_state=cell.inputs,
             variant_config=nodes,
             workflow_variant=workflow_variant,
             project_version=version,
+            owner=self.owner,
+            workspace=str(workspace) if workspace else None,
+            created_at=started,
         )
+        record.update(outcome_fields(outcome), duration_ms=outcome.duration_ms, updated_at=utcnow())
+        result = execution_result(ExecutionRow(**record))
         scores, errors = (
             score(case, result, evaluators)
             if result.status is ExecutionStatus.COMPLETED
@@ -130,29 +136,7 @@ class DetachedExecutor:
             events = self._events.pop(execution_id, [])
         return DetachedResult(
             row=make_row(cell, result, scores, errors),
-            execution={
-                "id": execution_id,
-                "project": project.name,
-                "thread_id": thread_id,
-                "status": outcome.status.value,
-                "head_checkpoint_id": outcome.head,
-                "initial_state": cell.inputs,
-                "state": outcome.state,
-                "error": outcome.error,
-                "variant_config": nodes,
-                "workflow_variant": workflow_variant,
-                "project_version": version,
-                "breakpoints": [],
-                "next_nodes": list(outcome.next),
-                "interrupts": [i.model_dump() for i in outcome.interrupts],
-                "parent_execution_id": None,
-                "parent_checkpoint_id": None,
-                "owner": self.owner,
-                "workspace": str(workspace) if workspace else None,
-                "duration_ms": outcome.duration_ms,
-                "created_at": started,
-                "updated_at": utcnow(),
-            },
+            execution=record,
             events=events,
         )
 

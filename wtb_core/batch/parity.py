@@ -9,15 +9,29 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
 from wtb_core.batch.models import BatchRow, is_measurement
+from wtb_core.batch.results import BatchTestResult
 from wtb_core.domain.models import TestCase
 
-if TYPE_CHECKING:
-    from wtb_core.sdk.bench import WTBTestBench
+
+class BatchTests(Protocol):
+    """What the checker runs batches with: ``WTBTestBench`` (or anything with its
+    ``run_batch_test``)."""
+
+    def run_batch_test(
+        self,
+        project: str,
+        variant_matrix: Sequence[Mapping[str, str]],
+        test_cases: Sequence[TestCase | Mapping[str, Any]],
+        evaluators: Iterable[Any] | None = None,
+        parallelism: int | None = None,
+        runner: str | None = None,
+        repetitions: int = 1,
+    ) -> BatchTestResult: ...
 
 
 class CellDifference(BaseModel):
@@ -59,7 +73,7 @@ class ParityReport(BaseModel):
 class ParityChecker:
     """Runs one batch on two runners and reports the cells whose results differ."""
 
-    def __init__(self, bench: WTBTestBench, tolerance: float = 1e-9) -> None:
+    def __init__(self, bench: BatchTests, tolerance: float = 1e-9) -> None:
         self.bench = bench
         self.tolerance = tolerance
 

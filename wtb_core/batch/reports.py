@@ -16,16 +16,17 @@ from rich.table import Table
 from rich.text import Text
 
 from wtb_core.batch.models import BatchRow, is_measurement
+from wtb_core.batch.stats import CI_METHODS
 from wtb_core.domain.models import ExecutionStatus
 
 if TYPE_CHECKING:
     from wtb_core.batch.comparison import (
         CombinationStats,
         Comparison,
-        Interval,
         MetricDelta,
         PairedComparison,
     )
+    from wtb_core.batch.stats import Interval
 
 RATES = ("success_rate", "pass_rate")
 BASELINE_MARK = " (baseline)"
@@ -165,8 +166,6 @@ def _has_errors(comparison: Comparison) -> bool:
 
 def _metric_notes(comparison: Comparison) -> list[str]:
     """What each CI method used means, and what ``errors`` counts when there are any."""
-    from wtb_core.batch.comparison import CI_METHODS
-
     metrics = [m for stats in comparison.combinations for m in stats.metrics.values()]
     used = {m.ci_method for m in metrics}
     notes = [f"{method}: {text}" for method, text in CI_METHODS.items() if method in used]

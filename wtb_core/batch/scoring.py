@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from wtb_core.batch.models import BatchRow, Cell, non_finite_error
 from wtb_core.domain.models import ExecutionResult, TestCase
 from wtb_core.errors import ConfigurationError
+from wtb_core.ports.evaluator import Evaluator as Evaluator  # batch.service imports it here
 from wtb_core.project import DEFAULT_VARIANT, WORKFLOW_KEY
 from wtb_core.storage.database import utcnow
-
-Evaluator = Callable[[TestCase, ExecutionResult], Any]
 
 
 def combination_label(combination: Mapping[str, str]) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from wtb_core.batch.bounded import run_bounded
 from wtb_core.batch.models import BatchRow
 from wtb_core.config import StackConfig
-from wtb_core.hookspecs import hookimpl
+from wtb_core.hookspecs import BatchRunnerRegister, hookimpl
 from wtb_core.ports.batch_runner import BatchJob
 
 
@@ -61,6 +61,6 @@ class ThreadPoolRunner:
 
 
 @hookimpl
-def wtb_register_batch_runners(register):
-    register("sequential", SequentialRunner)
-    register("threadpool", ThreadPoolRunner)
+def wtb_register_batch_runners(register: BatchRunnerRegister) -> None:
+    for runner in (SequentialRunner, ThreadPoolRunner):
+        register(runner.name, runner)

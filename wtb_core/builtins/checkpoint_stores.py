@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wtb_core.checkpoint_stores import SaverCheckpointStore
 from wtb_core.config import StackConfig
+from wtb_core.engine.threads import SaverCheckpointStore
 from wtb_core.errors import StorageError
-from wtb_core.hookspecs import hookimpl
+from wtb_core.hookspecs import CheckpointStoreRegister, hookimpl
 
 if TYPE_CHECKING:
     from langgraph.checkpoint.serde.base import SerializerProtocol
@@ -105,6 +105,6 @@ class SqliteCheckpointStore(SaverCheckpointStore):
 
 
 @hookimpl
-def wtb_register_checkpoint_stores(register):
-    register("memory", MemoryCheckpointStore)
-    register("sqlite", SqliteCheckpointStore)
+def wtb_register_checkpoint_stores(register: CheckpointStoreRegister) -> None:
+    for store in (MemoryCheckpointStore, SqliteCheckpointStore):
+        register(store.name, store)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wtb_core.config import EnvSpec, StackConfig
-from wtb_core.hookspecs import hookimpl
+from wtb_core.hookspecs import EnvironmentProviderRegister, hookimpl
 from wtb_core.ports.environment import NodeCallable
 
 
@@ -29,5 +29,5 @@ class InProcessEnvironmentProvider:
 
 
 @hookimpl
-def wtb_register_environment_providers(register):
-    register("inprocess", InProcessEnvironmentProvider)
+def wtb_register_environment_providers(register: EnvironmentProviderRegister) -> None:
+    register(InProcessEnvironmentProvider.name, InProcessEnvironmentProvider)

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from wtb_core.domain.models import ExecutionResult, TestCase
-from wtb_core.hookspecs import hookimpl
+from wtb_core.hookspecs import EvaluatorRegister, hookimpl
 
 
 def _all(case: TestCase, outcome: ExecutionResult, matches) -> float | None:
@@ -70,6 +70,6 @@ def latency(case: TestCase, outcome: ExecutionResult) -> float:
 
 
 @hookimpl
-def wtb_register_evaluators(register):
+def wtb_register_evaluators(register: EvaluatorRegister) -> None:
     for evaluator in (exact_match, contains, regex, json_match, latency):
         register(evaluator.__name__, lambda evaluator=evaluator: evaluator)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from wtb_core.config import FileTrackingConfig, StackConfig
 from wtb_core.domain.models import FileSnapshot
-from wtb_core.hookspecs import hookimpl
+from wtb_core.hookspecs import FileTrackerRegister, hookimpl
 from wtb_core.ports.file_tracker import TrackedExecution
 
 
@@ -44,5 +44,5 @@ class NoFileTracker:
 
 
 @hookimpl
-def wtb_register_file_trackers(register):
-    register("none", NoFileTracker)
+def wtb_register_file_trackers(register: FileTrackerRegister) -> None:
+    register(NoFileTracker.name, NoFileTracker)

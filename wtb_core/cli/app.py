@@ -5,7 +5,8 @@ batch-test their variants (``wtb_core.cli.batch``). PROJECT arguments are a
 ``main()`` (the console script) loads the plugins once, lets them add commands through the
 ``wtb_register_commands`` hook, and runs the app. Every command opens a ``WTBTestBench`` on
 the data directory (``--data-dir``, else ``StackConfig``'s) on first use and closes it when
-the command ends. ``--json`` prints the SDK's models as JSON instead of tables.
+the command ends (``cli.common.Session``, shared with plugins' commands). ``--json``
+prints the SDK's models as JSON instead of tables.
 
 Errors and exit codes: 0 when the command did what was asked, 1 for every error, whatever
 found it — a ``WTBError`` from the bench (a bad project or cases file, a bad setting in
@@ -22,10 +23,8 @@ get the same treatment as the console script.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -33,20 +32,25 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from wtb_core.cli import render
-from wtb_core.errors import CheckpointNotFoundError, WTBError
+from wtb_core.cli import batch, render
+from wtb_core.cli.arguments import parse_json, parse_object, parse_variants, resolve_checkpoint
+from wtb_core.cli.common import (
+    CommandLineError,
+    ExecArg,
+    JsonFlag,
+    NameOpt,
+    ProjectArg,
+    Session,
+    load_project,
+    session,
+)
+from wtb_core.errors import WTBError
 
 if TYPE_CHECKING:
     from typer._click import Context as ClickContext
 
-    from wtb_core.project import WorkflowProject
     from wtb_core.registry import PluginRegistry
     from wtb_core.sdk.bench import WTBTestBench
-
-
-class CommandLineError(WTBError):
-    """An argument on the command line is malformed (bad JSON, bad ``--variant``, an unknown
-    or ambiguous checkpoint prefix)."""
 
 
 def error_line(exc: BaseException) -> str:
@@ -121,121 +125,7 @@ class _Group(TyperGroup):
         sys.exit(result if type(result) is int else 0)
 
 
-@dataclass
-class Session:
-    """One invocation's options and its bench, opened on first use."""
-
-    data_dir: Path | None = None
-    as_json: bool = False
-    console: Console = field(default_factory=Console)
-    _bench: WTBTestBench | None = None
-
-    @property
-    def bench(self) -> WTBTestBench:
-        if self._bench is None:
-            from wtb_core.config import directory_problem
-
-            problem = self.data_dir is not None and directory_problem(self.data_dir)
-            if problem:
-                raise CommandLineError(
-                    f"--data-dir {problem}; give a directory (it is created if missing)"
-                )
-            from wtb_core.sdk.bench import WTBTestBench
-
-            self._bench = WTBTestBench(data_dir=self.data_dir)
-        return self._bench
-
-    def close(self) -> None:
-        if self._bench is not None:
-            bench, self._bench = self._bench, None
-            bench.close()
-
-    def show(self, value: Any, human: Callable[[], Any]) -> None:
-        """Print ``value`` as JSON with ``--json``; otherwise print what ``human()`` returns."""
-        if self.as_json:
-            typer.echo(render.to_json(value))
-        else:
-            self.console.print(human())
-
-
-def session(ctx: typer.Context, as_json: bool = False, data_dir: Path | None = None) -> Session:
-    """The invocation's session, with a command's own ``--json`` / ``--data-dir`` applied."""
-    current = ctx.ensure_object(Session)
-    current.as_json = current.as_json or as_json
-    if data_dir is not None:
-        current.data_dir = data_dir
-    return current
-
-
 # -- argument parsing ------------------------------------------------------------------------
-
-
-_JSON_TYPES: dict[type, str] = {
-    list: "array",
-    str: "string",
-    int: "number",
-    float: "number",
-    bool: "boolean",
-    type(None): "null",
-}
-
-
-def parse_json(text: str, option: str) -> Any:
-    """The JSON value of an option; ``CommandLineError`` saying what is wrong otherwise."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CommandLineError(
-            f"{option} is not valid JSON ({exc.msg} at column {exc.colno}): {text!r}; "
-            """quote it for the shell, for example '{"query": "hi"}'"""
-        ) from None
-
-
-def parse_object(text: str | None, option: str) -> dict[str, Any] | None:
-    """A JSON object option (``None`` stays ``None``)."""
-    if text is None:
-        return None
-    value = parse_json(text, option)
-    if not isinstance(value, dict):
-        raise CommandLineError(
-            f'{option} must be a JSON object of state keys, such as \'{{"query": "hi"}}\', '
-            f"not a JSON {_JSON_TYPES.get(type(value), 'value')}"
-        )
-    return value
-
-
-def parse_variants(pairs: list[str] | None) -> dict[str, str]:
-    """``["node=name", ...]`` as ``{node: name}``."""
-    variants: dict[str, str] = {}
-    for pair in pairs or []:
-        node, sep, name = pair.partition("=")
-        if not sep or not node or not name:
-            raise CommandLineError(
-                f"--variant {pair!r} is not NODE=NAME (for example retrieve=bm25)"
-            )
-        variants[node] = name
-    return variants
-
-
-def resolve_checkpoint(bench: WTBTestBench, execution_id: str, given: str) -> str:
-    """The full id of the checkpoint of ``execution_id`` that ``given`` names, as a full id
-    or a unique prefix (searched over all branches)."""
-    ids = [c.checkpoint_id for c in bench.get_checkpoints(execution_id, all_branches=True)]
-    if given in ids:
-        return given
-    matches = [i for i in ids if i.startswith(given)]
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        raise CheckpointNotFoundError(
-            f"execution {execution_id} has no checkpoint {given!r}; list its checkpoints with "
-            f"`wtb checkpoints {execution_id} --all-branches`"
-        )
-    shown = ", ".join(matches[:3]) + (", …" if len(matches) > 3 else "")
-    raise CommandLineError(
-        f"checkpoint prefix {given!r} matches {len(matches)} checkpoints of execution "
-        f"{execution_id} ({shown}); give more characters"
-    )
 
 
 def _short_ids(
@@ -247,49 +137,8 @@ def _short_ids(
     return render.short_ids([*ids, *extra])
 
 
-YAML_SUFFIXES = (".yaml", ".yml")
-
-
-def is_yaml_project(ref: str) -> bool:
-    """Whether a PROJECT argument names a ``wtb_project.yaml`` file (not ``module:function``)."""
-    return ref.endswith(YAML_SUFFIXES) or Path(ref).is_file()
-
-
-def load_project(ref: str, name: str | None) -> WorkflowProject:
-    """The project ``ref`` names: a ``wtb_project.yaml`` file (named by the file), or
-    ``module:function`` returning a StateGraph or compiled graph, registered as ``name``
-    (default: the function's name)."""
-    from wtb_core.project import WorkflowProject
-
-    if is_yaml_project(ref):
-        if name is not None:
-            raise CommandLineError(
-                f"--name cannot rename the YAML project {ref}: its name is the file's `name:`"
-            )
-        return WorkflowProject.from_yaml(ref)
-    from wtb_core.loading import import_reference
-
-    factory = import_reference(ref, "project")
-    return WorkflowProject(name or ref.rpartition(":")[2].rpartition(".")[2], factory)
-
-
 # -- commands --------------------------------------------------------------------------------
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-ExecArg = Annotated[str, typer.Argument(metavar="EXEC", help="Execution id (full).")]
-ProjectArg = Annotated[
-    str,
-    typer.Argument(
-        metavar="PROJECT",
-        help="A wtb_project.yaml file, or module:function returning a (compiled) StateGraph.",
-    ),
-]
-NameOpt = Annotated[
-    str | None,
-    typer.Option(
-        metavar="NAME", help="Project name for module:function (default: the function's)."
-    ),
-]
 CheckpointArg = Annotated[
     str, typer.Argument(metavar="CP", help="Checkpoint id, or a unique prefix of one.")
 ]
@@ -495,8 +344,6 @@ def demo(ctx: typer.Context, data_dir: DataDirOpt = None, as_json: JsonFlag = Fa
 
 def build_app(registry: PluginRegistry | None = None) -> typer.Typer:
     """The ``wtb`` app; with a ``registry``, its plugins' commands are added too."""
-    from wtb_core.cli import batch  # it builds on this module
-
     app = typer.Typer(
         cls=_Group,
         name="wtb",
@@ -511,7 +358,7 @@ def build_app(registry: PluginRegistry | None = None) -> typer.Typer:
     app.command()(demo)
     batch.add_commands(app)
     if registry is not None:
-        registry.call_broadcast("wtb_register_commands", cli=app)
+        registry.add_commands(app)
     return app
 
 

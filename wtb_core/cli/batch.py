@@ -6,22 +6,17 @@ the comparison and writes JUnit XML / Markdown on request; ``--fail-under METRIC
 exits 1 when a combination falls short, for CI. ``wtb batch show | resume | cancel ID`` work
 on stored batches and ``wtb batches`` lists them.
 
-The cases file is JSON Lines: every non-blank line is a JSON object, either the inputs
-themselves or ``{"inputs": {...}, "expected": {...}, "name": "...", "metadata": {...}}``
-(all but ``inputs`` optional). The matrix file (YAML or JSON) is a list of
-``{node: variant}`` mappings, ``_workflow: NAME`` choosing a workflow variant; without one
-the project runs as it is. ``--json`` output gives each row's ``combination`` as its matrix
+``cli.batch_inputs`` reads the cases and matrix files (their formats are in its docstring)
+and the option values. ``--json`` output gives each row's ``combination`` as its matrix
 entry (``{"retriever": "bm25"}``) and its ``combination_label`` (``retriever=bm25``, what the
 tables print); ``--baseline`` takes either form.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console, Group
@@ -37,7 +32,15 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from wtb_core.cli import render
-from wtb_core.cli.app import (
+from wtb_core.cli.batch_inputs import (
+    check_baseline,
+    load_cases,
+    load_matrix,
+    parse_baseline,
+    parse_thresholds,
+    resolve_evaluators,
+)
+from wtb_core.cli.common import (
     CommandLineError,
     JsonFlag,
     NameOpt,
@@ -53,10 +56,8 @@ if TYPE_CHECKING:
 
     from wtb_core.batch.comparison import Comparison
     from wtb_core.batch.service import BatchProgress, BatchTestResult
-    from wtb_core.domain.models import TestCase
 
 RUN = "run"
-CASE_KEYS = frozenset({"inputs", "expected", "name", "metadata"})
 OnProgress = Callable[["BatchProgress"], None]
 
 
@@ -73,164 +74,12 @@ class _BatchGroup(TyperGroup):
 # -- input files -----------------------------------------------------------------------------
 
 
-def _read(path: Path, option: str) -> str:
-    from wtb_core.config import not_utf8
-
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CommandLineError(f"{option} {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise CommandLineError(f"{option} {path}: {not_utf8(exc)}; save it as UTF-8") from None
-
-
 def _write(path: Path, text: str) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise CommandLineError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
-def load_cases(path: Path) -> list[TestCase]:
-    """The test cases of a JSON Lines file; blank lines are skipped."""
-    cases = []
-    for number, line in enumerate(_read(path, "--cases").splitlines(), 1):
-        if not line.strip():
-            continue
-        where = f"{path}, line {number}"
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CommandLineError(
-                f"{where}: not valid JSON ({exc.msg} at column {exc.colno})"
-            ) from None
-        cases.append(_case(value, where))
-    if not cases:
-        raise CommandLineError(f"--cases {path} has no test cases (one JSON object per line)")
-    return cases
-
-
-def _case(value: Any, where: str) -> TestCase:
-    """A line's test case: a plain object is the inputs, one with ``inputs`` a TestCase."""
-    from pydantic import ValidationError
-
-    from wtb_core.domain.models import TestCase
-
-    if not isinstance(value, dict):
-        raise CommandLineError(f"{where}: a test case must be a JSON object")
-    if "inputs" not in value:
-        return TestCase(inputs=value)
-    unknown = sorted(set(value) - CASE_KEYS)
-    if unknown:
-        raise CommandLineError(
-            f'{where}: unknown key(s) {", ".join(unknown)}; a case with "inputs" may also '
-            'have only "expected", "name" and "metadata"'
-        )
-    try:
-        return TestCase.model_validate(value)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)
-        )
-        raise CommandLineError(f"{where}: {problems}") from None
-
-
-def load_matrix(path: Path | None) -> list[dict[str, str]]:
-    """The combinations of a YAML or JSON matrix file; ``[{}]`` (the project as it is)
-    without one."""
-    import yaml
-
-    if path is None:
-        return [{}]
-    try:
-        data = yaml.safe_load(_read(path, "--matrix"))
-    except yaml.YAMLError as exc:
-        problem = " ".join(str(exc).split())
-        raise CommandLineError(f"--matrix {path} is not valid YAML or JSON: {problem}") from None
-    if not isinstance(data, list) or not data:
-        raise CommandLineError(
-            f"--matrix {path} must hold a non-empty list of {{node: variant}} mappings, "
-            "for example [{}, {retriever: bm25}, {_workflow: with_reranker}]"
-        )
-    for number, combination in enumerate(data, 1):
-        if not isinstance(combination, dict) or not all(
-            isinstance(v, str) for v in (*combination, *combination.values())
-        ):
-            raise CommandLineError(
-                f"--matrix {path}, entry {number}: must map node names to variant names "
-                f"(strings), not {combination!r}"
-            )
-    return data
-
-
-def parse_thresholds(pairs: list[str] | None) -> dict[str, float]:
-    """``["metric=0.9", ...]`` as ``{metric: 0.9}``."""
-    thresholds: dict[str, float] = {}
-    for pair in pairs or []:
-        metric, _, text = pair.partition("=")
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-        if not metric or not math.isfinite(value):
-            raise CommandLineError(
-                f"--fail-under {pair!r} is not METRIC=NUMBER (for example success_rate=0.9)"
-            )
-        thresholds[metric] = value
-    return thresholds
-
-
-def resolve_evaluators(names: list[str] | None, cases: list[TestCase]) -> list[Any]:
-    """``--evaluator`` values: registered names, or ``module:function`` references
-    (imported). By default ``latency``, plus ``exact_match`` when a case has expected
-    values."""
-    from wtb_core.loading import import_reference
-
-    if not names:
-        return ["latency", *(["exact_match"] if any(case.expected for case in cases) else [])]
-    return [import_reference(n, "--evaluator") if ":" in n else n for n in names]
-
-
-def parse_baseline(text: str | None) -> str | dict[str, str] | None:
-    """``--baseline``: a combination's label (``retriever=bm25``), or its matrix entry as a
-    YAML/JSON mapping (``{retriever: bm25}``)."""
-    import yaml
-
-    if text is None or not text.lstrip().startswith("{"):
-        return text
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        value = None
-    if not isinstance(value, dict) or not all(
-        isinstance(v, str) for v in (*value, *value.values())
-    ):
-        raise CommandLineError(
-            f"--baseline {text!r} must be a label such as 'retriever=bm25' or a matrix entry "
-            "such as '{retriever: bm25}' (node and variant names as strings)"
-        )
-    return value
-
-
-def _baseline_index(baseline: str, combinations: list[dict[str, str]], where: str) -> None:
-    """Refuse a ``--baseline`` that none of ``combinations`` is."""
-    from wtb_core.batch.scoring import combination_index, combination_label
-    from wtb_core.errors import ConfigurationError
-
-    labels = {i: combination_label(combination) for i, combination in enumerate(combinations)}
-    try:
-        combination_index(parse_baseline(baseline), labels, "--baseline")
-    except ConfigurationError:
-        raise CommandLineError(
-            f"--baseline {baseline!r} is not a combination of {where}: {', '.join(labels.values())}"
-        ) from None
-
-
-def _check_baseline(baseline: str | None, matrix: list[dict[str, str]]) -> None:
-    """Refuse a ``--baseline`` that no combination of ``matrix`` is, before anything runs."""
-    if baseline is not None:
-        _baseline_index(baseline, matrix, "the matrix")
 
 
 # -- running and reporting -------------------------------------------------------------------
@@ -279,13 +128,10 @@ def _with_progress(
 
 
 def _comparison(batch: BatchTestResult, baseline: str | None) -> Comparison:
-    """The batch's comparison against ``--baseline`` (a label or a matrix entry)."""
-    if baseline is not None:
-        _baseline_index(baseline, batch.combinations, "this batch")
-    try:
-        return batch.comparison(parse_baseline(baseline))
-    except ValueError as exc:
-        raise CommandLineError(f"--baseline: {exc}") from None
+    """The batch's comparison against ``--baseline`` (a label or a matrix entry; one that is
+    no combination of the batch is a ``CommandLineError`` listing them)."""
+    check_baseline(baseline, batch.combinations, "this batch")
+    return batch.comparison(parse_baseline(baseline))
 
 
 def _hint(s: Session, batch: BatchTestResult) -> Text:
@@ -387,7 +233,7 @@ def run_batch(
     test_cases = load_cases(cases)
     combinations = load_matrix(matrix)
     thresholds = parse_thresholds(fail_under)
-    _check_baseline(baseline, combinations)
+    check_baseline(baseline, combinations, "the matrix")
     evaluators = resolve_evaluators(evaluator, test_cases)
     project_ = s.bench.register_project(load_project(project, name))
     batch = _with_progress(

@@ -22,7 +22,7 @@ from langgraph.checkpoint.base import (
 )
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from wtb_core.checkpoint_stores import put_tuple
+from wtb_core.engine.threads import put_tuple
 
 
 class AsyncSaver(BaseCheckpointSaver[Any]):

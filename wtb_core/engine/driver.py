@@ -20,13 +20,13 @@ from typing import Any, TypeVar
 
 from langgraph.errors import GraphRecursionError
 
-from wtb_core.checkpoint_stores import thread_config
 from wtb_core.domain.events import Event, EventType
 from wtb_core.domain.models import ExecutionStatus, PendingInterrupt
 from wtb_core.engine.async_graphs import is_async_graph, run_coroutine
 from wtb_core.engine.attempts import report_attempts
 from wtb_core.engine.history import head_snapshot, pending_interrupts, user_nodes
 from wtb_core.engine.serialization import describe_failure, is_serialisation_error
+from wtb_core.engine.threads import thread_config
 from wtb_core.errors import StorageError
 from wtb_core.ports.file_tracker import FileTracker, TrackedExecution
 from wtb_core.workspace import use_workspace

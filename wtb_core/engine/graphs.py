@@ -99,7 +99,7 @@ def build_graph(
         if spec.retry_policy and callable(wrapped) and not isinstance(wrapped, Runnable):
             wrapped = reporting_attempts(node, wrapped)
         if node in replacements or wrapped is not func:
-            _swap_node(builder, node, wrapped)
+            swap_node(builder, node, wrapped)
     allow_graph_types(checkpointer, builder)
     if has_async_nodes(builder):
         checkpointer = AsyncSaver(checkpointer)
@@ -113,8 +113,9 @@ def _callable_of(runnable: Any) -> Any:
     return getattr(runnable, "func", None)
 
 
-def _swap_node(builder: StateGraph, node: str, func: Any) -> None:
-    """Replace a node's callable, keeping its spec (schema, retry, cache, destinations)."""
+def swap_node(builder: StateGraph, node: str, func: Any) -> None:
+    """Replace a node's callable in ``builder`` (a copy: ``copy_builder``), keeping its spec
+    (schema, retry, cache, destinations)."""
     spec = builder.nodes.pop(node)
     builder.add_node(node, func)  # LangGraph's own coercion of a callable into a node
     builder.nodes[node] = dataclasses.replace(spec, runnable=builder.nodes[node].runnable)

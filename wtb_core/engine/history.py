@@ -11,8 +11,8 @@ from typing import Any
 
 from langgraph.types import StateSnapshot
 
-from wtb_core.checkpoint_stores import thread_config
 from wtb_core.domain.models import Checkpoint, PendingInterrupt
+from wtb_core.engine.threads import thread_config
 from wtb_core.errors import CheckpointNotFoundError, StorageError
 
 INTERNAL_NODES = frozenset({"__start__", "__end__"})

@@ -52,3 +52,7 @@ class BatchRunner(Protocol):
     def run(self, job: BatchJob) -> Iterator[BatchRow | DetachedResult]: ...
 
     def close(self) -> None: ...
+
+
+BatchRunnerFactory = Callable[["StackConfig"], BatchRunner]
+"""What ``wtb_register_batch_runners`` registers: called once per batch run on the runner."""

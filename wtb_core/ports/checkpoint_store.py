@@ -43,3 +43,4 @@ class CheckpointStore(Protocol):
 
 
 CheckpointStoreFactory = Callable[["StackConfig"], CheckpointStore]
+"""What ``wtb_register_checkpoint_stores`` registers: called once per stack."""

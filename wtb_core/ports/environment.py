@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-from wtb_core.config import EnvSpec
+from wtb_core.config import EnvSpec, StackConfig
 
 NodeCallable = Callable[..., Any]
 
@@ -28,3 +28,7 @@ class EnvironmentProvider(Protocol):
     ) -> NodeCallable: ...
 
     def close(self) -> None: ...
+
+
+EnvironmentProviderFactory = Callable[[StackConfig], EnvironmentProvider]
+"""What ``wtb_register_environment_providers`` registers: called once per stack."""

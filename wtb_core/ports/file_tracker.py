@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from wtb_core.config import FileTrackingConfig
+from wtb_core.config import FileTrackingConfig, StackConfig
 from wtb_core.domain.models import FileSnapshot
+
+if TYPE_CHECKING:
+    from wtb_core.storage.metadata import MetadataStore
 
 
 @dataclass(frozen=True)
@@ -57,3 +60,8 @@ class FileTracker(Protocol):
     def discard_workspace(self, workspace: Path) -> None: ...
 
     def close(self) -> None: ...
+
+
+FileTrackerFactory = Callable[[StackConfig, "MetadataStore"], FileTracker]
+"""What ``wtb_register_file_trackers`` registers: called once per stack, with the metadata
+store its file commits go to."""

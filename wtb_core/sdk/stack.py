@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from wtb_core.builtins.file_trackers import NoFileTracker
 from wtb_core.config import StackConfig
 from wtb_core.errors import ConfigurationError, StorageError
+from wtb_core.install_hints import install_commands
 from wtb_core.ports import CheckpointStore, EnvironmentProvider, FileTracker
-from wtb_core.registry import KNOWN_PROVIDERS, PluginRegistry
+from wtb_core.registry import PluginRegistry
 from wtb_core.storage.database import Database
 from wtb_core.storage.metadata import MetadataStore
 from wtb_core.storage.state_codec import StateCodec
@@ -46,7 +48,7 @@ def config_for_mode(mode: Mode, data_dir: str | Path | None, **overrides: Any) -
     )
 
 
-NO_FILE_TRACKER = "none"
+NO_FILE_TRACKER = NoFileTracker.name
 """The builtin file tracker that tracks nothing."""
 
 _CONFIGURED = (
@@ -100,9 +102,7 @@ class FileTrackerChoice:
 def _install_hint() -> str:
     """``pip install <package>`` for the file trackers of the install-hint table."""
     hints = [
-        f"pip install {package} (file tracker {name!r})"
-        for (kind, name), package in KNOWN_PROVIDERS.items()
-        if kind == "file_tracker"
+        f"{command} (file tracker {name!r})" for name, command in install_commands("file_tracker")
     ]
     return " or ".join(hints) or "install a plugin that registers a file tracker"
 
@@ -176,17 +176,15 @@ class Stack:
         _refuse_lost_checkpoints(
             registry.get("checkpoint_store", config.checkpoint_store).factory, config, metadata
         )
-        checkpoints = registry.create("checkpoint_store", config.checkpoint_store, config)
+        checkpoints = registry.checkpoint_store(config.checkpoint_store, config)
         return cls(
             config=config,
             plugins=registry,
             db=db,
             metadata=metadata,
             checkpoints=checkpoints,
-            environment=registry.create(
-                "environment_provider", config.environment_provider, config
-            ),
-            file_tracker=registry.create("file_tracker", tracker.name, config, metadata),
+            environment=registry.environment_provider(config.environment_provider, config),
+            file_tracker=registry.file_tracker(tracker.name, config, metadata),
             file_tracker_choice=tracker,
         )
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from wtb_core.errors import StorageError
+from wtb_core.install_hints import install_command
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 T = TypeVar("T")
@@ -173,7 +174,7 @@ class Database:
         except ModuleNotFoundError as exc:
             raise StorageError(
                 f"the metadata database {self._display_url()} needs the driver {exc.name!r}: "
-                "for PostgreSQL, pip install wtb-postgres"
+                f"for PostgreSQL, {install_command('checkpoint_store', 'postgres')}"
             ) from exc
         except SQLAlchemyError as exc:
             raise StorageError(

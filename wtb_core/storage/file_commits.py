@@ -12,11 +12,23 @@ share one commit.
 Garbage collection and writers meet on ``used_at``: a writer that reuses a chunk or commit
 not used lately marks it used (and stores it again if a collection took it meanwhile); a
 collection while executions run keeps what was used within its grace period.
+
+Where this lives: the tables (``file_commits``, ``file_chunks``, ``file_snapshots``), this
+storage API and the chunk format (``is_end``, ``split``, ``run_chunks``) are the kernel's;
+keeping a manifest's chunks current as files change (``wtb_filetrack.chunks``) is the file
+tracker's. The tables stay in the kernel's migrations rather than a plugin's own Alembic
+branch because the kernel itself uses them: ``delete_execution`` drops an execution's
+snapshot links, fork copies them, ``FileSnapshot`` is part of the SDK, and wtb-postgres
+stores them in the same database (JSONB). Every data directory made so far has them at the
+kernel's head revision, so moving them would mean a branch migration that recognises
+tables it did not create — for no gain. The chunk format stays here with them because
+commit ids are derived from it: migration 0005 splits old manifests with it, a tracker
+that passes no chunks gets ``split``, and a tracker that keeps its own must produce the
+same chunks, or identical trees would stop sharing commits.
 """
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import json
 import zlib
@@ -73,78 +85,20 @@ def split(paths: Sequence[str], fragments: Mapping[str, str]) -> list[Chunk]:
     chunks, start = [], 0
     for i, path in enumerate(paths):
         if is_end(path):
-            chunks += _pieces(paths[start : i + 1], fragments)
+            chunks += run_chunks(paths[start : i + 1], fragments)
             start = i + 1
-    return chunks + _pieces(paths[start:], fragments)
+    return chunks + run_chunks(paths[start:], fragments)
 
 
-def _pieces(run: Sequence[str], fragments: Mapping[str, str]) -> list[Chunk]:
+def run_chunks(run: Sequence[str], fragments: Mapping[str, str]) -> list[Chunk]:
+    """The chunks of one run (sorted paths, only its last one an end): pieces of
+    ``MAX_CHUNK`` paths."""
     chunks = []
     for start in range(0, len(run), MAX_CHUNK):
         paths = run[start : start + MAX_CHUNK]
         text = "{" + ",".join([fragments[p] for p in paths]) + "}"
         chunks.append(Chunk(hashlib.sha256(text.encode()).hexdigest(), text, paths))
     return chunks
-
-
-class ChunkedManifest:
-    """A manifest's chunks kept up to date as entries change: only the runs a change
-    touches are encoded and hashed again. Always equal to ``split`` of the whole."""
-
-    def __init__(self, fragments: Mapping[str, str]) -> None:
-        paths = sorted(fragments)
-        self._ends: list[str] = []  # sorted; each closes a run
-        self._runs: dict[str | None, list[str]] = {}  # run end (None: the tail) -> paths
-        self._chunks: dict[str | None, list[Chunk]] = {}
-        start = 0
-        for i, path in enumerate(paths):
-            if is_end(path):
-                self._ends.append(path)
-                self._runs[path] = paths[start : i + 1]
-                start = i + 1
-        self._runs[None] = paths[start:]
-        for end, run in self._runs.items():
-            self._chunks[end] = _pieces(run, fragments)
-
-    @property
-    def chunks(self) -> list[Chunk]:
-        """The manifest's chunks, in path order."""
-        ordered = [c for end in self._ends for c in self._chunks[end]]
-        return ordered + self._chunks[None]
-
-    def update(self, fragments: Mapping[str, str], changed: Iterable[str]) -> list[Chunk]:
-        """Apply the ``changed`` paths (in ``fragments`` now: added or modified; not:
-        removed); returns the chunks of ``fragments``."""
-        touched: set[str | None] = set()
-        for path in changed:
-            at = bisect.bisect_left(self._ends, path)
-            end = self._ends[at] if at < len(self._ends) else None
-            run = self._runs[end]
-            i = bisect.bisect_left(run, path)
-            present = i < len(run) and run[i] == path
-            if path in fragments:
-                touched.add(end)
-                if present:
-                    continue
-                run.insert(i, path)
-                if is_end(path):  # the run splits after it
-                    self._runs[path], self._runs[end] = run[: i + 1], run[i + 1 :]
-                    self._ends.insert(at, path)
-                    touched.add(path)
-            elif present:
-                del run[i]
-                if path == end:  # the run merges into the next one
-                    del self._ends[at], self._runs[end]
-                    self._chunks.pop(end, None)
-                    after = self._ends[at] if at < len(self._ends) else None
-                    self._runs[after][:0] = run
-                    touched.discard(end)
-                    touched.add(after)
-                else:
-                    touched.add(end)
-        for end in touched:
-            self._chunks[end] = _pieces(self._runs[end], fragments)
-        return self.chunks
 
 
 def chunk_list_json(chunk_ids: Sequence[str]) -> str:
@@ -201,8 +155,8 @@ class FileCommitQueries:
         chunks: Sequence[Chunk] | None = None,
     ) -> str:
         """Store the manifest as a commit (its new chunks only) linked to the checkpoint;
-        returns the commit id. ``chunks``: the manifest's chunks (``split`` or
-        ``ChunkedManifest``) when the caller keeps them."""
+        returns the commit id. ``chunks``: the manifest's chunks when the caller keeps them
+        (they must equal ``split`` of the whole manifest); otherwise it is split here."""
         if chunks is None:
             fragments = {path: entry_json(path, entry) for path, entry in manifest.items()}
             chunks = split(sorted(fragments), fragments)

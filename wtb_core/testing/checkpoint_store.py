@@ -12,7 +12,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
-from wtb_core.checkpoint_stores import thread_config
+from wtb_core.engine.threads import thread_config
 from wtb_core.errors import CheckpointNotFoundError
 from wtb_core.ports import CheckpointStore
 

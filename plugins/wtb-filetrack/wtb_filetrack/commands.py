@@ -17,15 +17,14 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
-from wtb_core.cli import render
-from wtb_core.cli.app import CommandLineError, ExecArg, JsonFlag, session
+from wtb_core.plugin import CommandLineError, ExecArg, JsonFlag, session, short_ids
 from wtb_filetrack.diff import SnapshotDiff, diff_snapshots
 from wtb_filetrack.gc import GcReport, collect_garbage
 
 if TYPE_CHECKING:
     from typer._click import Context as ClickContext
 
-    from wtb_core.sdk.bench import WTBTestBench
+    from wtb_core import WTBTestBench
 
 LIST = "list"
 SnapshotArg = Annotated[
@@ -67,7 +66,7 @@ def _snapshots_table(execution_id: str, rows: list[dict]) -> Table:
     for column in ("files", "bytes"):
         table.add_column(column, justify="right")
     table.add_column("taken", no_wrap=True)
-    ids = render.short_ids(r["checkpoint_id"] for r in rows)
+    ids = short_ids(r["checkpoint_id"] for r in rows)
     for r in rows:
         table.add_row(
             ids[r["checkpoint_id"]],

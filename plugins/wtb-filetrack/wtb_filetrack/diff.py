@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from wtb_filetrack import records
 
 if TYPE_CHECKING:
-    from wtb_core.sdk.bench import WTBTestBench
+    from wtb_core import WTBTestBench
 
 
 @dataclass(frozen=True)

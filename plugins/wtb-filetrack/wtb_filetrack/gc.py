@@ -17,13 +17,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wtb_core.config import FileTrackingConfig
-from wtb_core.domain.models import ExecutionStatus
+from wtb_core import ExecutionStatus
+from wtb_core.plugin import FileTrackingConfig
 from wtb_filetrack.blobs import BlobStore
 from wtb_filetrack.locations import repository_path
 
 if TYPE_CHECKING:
-    from wtb_core.sdk.bench import WTBTestBench
+    from wtb_core import WTBTestBench
 
 GRACE_S = 3600.0
 """Unreferenced blobs younger than this are kept while executions run; temporary files

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wtb_core.config import FileTrackingConfig
+from wtb_core.plugin import FileTrackingConfig
 
 REPOSITORY_DIR = "files"
 WORKSPACES_DIR = "workspaces"

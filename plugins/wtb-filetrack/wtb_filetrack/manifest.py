@@ -2,7 +2,7 @@
 
 A manifest maps a workspace-relative POSIX path to ``{"hash", "size", "mode"}`` for a
 regular file or ``{"link": target}`` for a symbolic link. The kernel stores it as a file
-commit (``wtb_core.storage.file_commits``: content-addressed chunks, identical trees
+commit (``wtb_core.plugin``'s chunk format: content-addressed chunks, identical trees
 sharing one commit). Each entry's JSON (``fragment``) is kept with it in the stat cache: a
 snapshot that changes ten files of ten thousand encodes ten entries, not all of them.
 """
@@ -13,9 +13,9 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from wtb_core.domain.models import FileSnapshot
-from wtb_core.storage.file_commits import Entry, Manifest
-from wtb_core.storage.file_commits import entry_json as fragment
+from wtb_core import FileSnapshot
+from wtb_core.plugin import Entry, Manifest
+from wtb_core.plugin import entry_json as fragment
 
 __all__ = [
     "BuiltManifest",

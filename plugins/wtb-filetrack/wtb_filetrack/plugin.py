@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from wtb_core import hookimpl
-from wtb_core.hookspecs import Register
+from wtb_core.plugin import FileTrackerRegister, hookimpl
 from wtb_filetrack.tracker import CasFileTracker
+
+if TYPE_CHECKING:
+    from typer import Typer
 
 
 @hookimpl
-def wtb_register_file_trackers(register: Register) -> None:
+def wtb_register_file_trackers(register: FileTrackerRegister) -> None:
     register(CasFileTracker.name, CasFileTracker)
 
 
 @hookimpl
-def wtb_register_commands(cli: Any) -> None:
+def wtb_register_commands(cli: Typer) -> None:
     from wtb_filetrack.commands import add_commands
 
     add_commands(cli)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from wtb_core.errors import WTBError
-from wtb_core.storage.metadata import MetadataStore
+from typing import TYPE_CHECKING
+
+from wtb_core import WTBError
 from wtb_filetrack.manifest import Manifest
+
+if TYPE_CHECKING:
+    from wtb_core.plugin import MetadataStore
 
 
 class NoSnapshotError(WTBError):

@@ -23,7 +23,7 @@ import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from wtb_core.errors import WTBError
+from wtb_core import WTBError
 from wtb_filetrack.blobs import BlobStore, hash_file
 from wtb_filetrack.manifest import Entry, Manifest, file_entry, fragment
 from wtb_filetrack.scan import (

@@ -8,7 +8,7 @@ import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from wtb_core.errors import WTBError
+from wtb_core import WTBError
 from wtb_filetrack.blobs import BlobStore
 from wtb_filetrack.manifest import BuiltManifest, file_entry, fragment, link_digest, link_entry
 from wtb_filetrack.scan import PERMISSIONS, Scan, StatCache, link_stays_inside

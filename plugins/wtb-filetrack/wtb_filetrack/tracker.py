@@ -14,11 +14,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from wtb_core.config import FileTrackingConfig, StackConfig
-from wtb_core.domain.models import FileSnapshot
-from wtb_core.errors import WTBError
-from wtb_core.ports.file_tracker import TrackedExecution
-from wtb_core.storage.metadata import MetadataStore
+from wtb_core import FileSnapshot, StackConfig, WTBError
+from wtb_core.plugin import FileTrackingConfig, MetadataStore, TrackedExecution
 from wtb_filetrack import records, workspaces
 from wtb_filetrack.blobs import BlobStore
 from wtb_filetrack.locations import repository_path, workspaces_path
@@ -33,7 +30,7 @@ MAX_MONITORS = 64
 
 
 class CasFileTracker:
-    """Implements ``wtb_core.ports.FileTracker`` over a blob store and the metadata DB."""
+    """Implements ``wtb_core.plugin.FileTracker`` over a blob store and the metadata DB."""
 
     name = "cas"
 

@@ -17,7 +17,8 @@ import threading
 import time
 from collections.abc import Sequence
 
-from wtb_core.storage.file_commits import Chunk, ChunkedManifest
+from wtb_core.plugin import Chunk
+from wtb_filetrack.chunks import ChunkedManifest
 from wtb_filetrack.manifest import BuiltManifest
 from wtb_filetrack.monitor import ChangeMonitor, available
 from wtb_filetrack.scan import IgnoreRules, Scan, StatCache, scan, walk

@@ -14,7 +14,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from wtb_core.errors import WTBError
+from wtb_core import WTBError
 
 ATTEMPTS = 3
 

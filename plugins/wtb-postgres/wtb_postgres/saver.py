@@ -18,8 +18,8 @@ from langgraph.checkpoint.postgres import PostgresSaver
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from wtb_core.errors import StorageError
-from wtb_core.serde import BoxedFloat, StrictSerializer
+from wtb_core import StorageError
+from wtb_core.plugin import BoxedFloat, StrictSerializer
 
 T = TypeVar("T")
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from wtb_core.config import StackConfig
-from wtb_core.errors import CheckpointNotFoundError, StorageError
-from wtb_core.serde import strict_serializer
+from wtb_core import CheckpointNotFoundError, StackConfig, StorageError
+from wtb_core.plugin import strict_serializer
 from wtb_postgres.saver import PooledPostgresSaver
 from wtb_postgres.urls import describe, libpq_url
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from wtb_core.errors import ConfigurationError
+from wtb_core import ConfigurationError
 
 
 def libpq_url(url: str | None) -> str:

@@ -14,12 +14,8 @@ from typing import Any
 
 import ray
 
-from wtb_core.batch.bounded import run_bounded
-from wtb_core.batch.detached import DetachedExecutor
-from wtb_core.batch.models import Cell, DetachedResult
-from wtb_core.config import StackConfig
-from wtb_core.domain.models import TestCase
-from wtb_core.project import WorkflowProject
+from wtb_core import StackConfig, TestCase, WorkflowProject
+from wtb_core.plugin import Cell, DetachedExecutor, DetachedResult, run_bounded
 from wtb_ray.nodes import ray_node_wrapper
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import ray
 
-from wtb_core.config import RayConfig
-from wtb_core.errors import ConfigurationError, WTBError
+from wtb_core import ConfigurationError, WTBError
+from wtb_core.plugin import RayConfig
 
 _lock = threading.Lock()
 

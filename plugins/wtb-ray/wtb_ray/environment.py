@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from wtb_core.config import EnvSpec, RayConfig, StackConfig
-from wtb_core.ports.environment import NodeCallable
+from wtb_core import StackConfig
+from wtb_core.plugin import EnvSpec, NodeCallable, RayConfig
 from wtb_ray.cluster import connect
 from wtb_ray.nodes import as_ray_task
 from wtb_ray.options import task_options

@@ -7,9 +7,8 @@ from typing import Any
 
 import ray
 
-from wtb_core.engine.environments import resolve_env
-from wtb_core.engine.graph_cache import NodeWrapper
-from wtb_core.project import WorkflowProject
+from wtb_core import WorkflowProject
+from wtb_core.plugin import NodeWrapper, resolve_env
 from wtb_ray.cluster import check_satisfiable
 from wtb_ray.options import resources_for, task_options
 

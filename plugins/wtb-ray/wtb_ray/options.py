@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from wtb_core.config import EnvSpec, NodeResourceConfig
-from wtb_core.project import WorkflowProject
+from wtb_core import WorkflowProject
+from wtb_core.plugin import EnvSpec, NodeResourceConfig
 from wtb_ray.cluster import python_matches
 
 

@@ -24,13 +24,8 @@ import ray
 from ray import cloudpickle  # the serializer Ray itself uses
 from ray.exceptions import GetTimeoutError, RayActorError, WorkerCrashedError
 
-from wtb_core.batch.models import BatchRow, Cell, DetachedResult
-from wtb_core.batch.scoring import cell_fields
-from wtb_core.config import StackConfig
-from wtb_core.domain.models import ExecutionStatus
-from wtb_core.errors import ConfigurationError
-from wtb_core.ports.batch_runner import BatchJob
-from wtb_core.storage.database import utcnow
+from wtb_core import ConfigurationError, ExecutionStatus, StackConfig
+from wtb_core.plugin import BatchJob, BatchRow, Cell, DetachedResult, cell_fields, utcnow
 from wtb_ray.actor import CellActor, SharedJob
 from wtb_ray.cluster import cluster_nodes, connect
 
@@ -193,13 +188,7 @@ def _shared(job: BatchJob) -> Any:
 def _pickle_unimportable_by_value(job: BatchJob) -> None:
     """Code from ``__main__`` or from a module workers cannot import by name (a test file
     loaded by path) is shipped by value."""
-    project = job.project
-    functions = [
-        project.graph_factory,
-        *job.evaluators.values(),
-        *(v.graph_factory for v in project._workflow_variants.values()),
-        *(v.implementation for vs in project._node_variants.values() for v in vs.values()),
-    ]
+    functions = [*job.project.callables(), *job.evaluators.values()]
     for func in functions:
         name = getattr(func, "__module__", None)
         module = sys.modules.get(name or "")

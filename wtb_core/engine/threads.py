@@ -1,4 +1,6 @@
-"""Shared machinery for checkpoint-store adapters built on a LangGraph saver.
+"""Threads of a LangGraph saver: addressing one (``thread_config``), a checkpoint's lineage
+in it, and copying checkpoints between threads — the machinery of checkpoint-store adapters
+built on a saver, which the engine, forks and ``AsyncSaver`` use too.
 
 ``SaverCheckpointStore`` implements the ``CheckpointStore`` port for any saver: it copies a
 thread's lineage with the saver's own ``list`` / ``put`` / ``put_writes`` (LangGraph has no

@@ -1,0 +1,297 @@
+"""Executions: run, resume, pause, stop — and the rules that keep one execution driven by
+one caller at a time.
+
+A run or resume *claims* the execution (a compare-and-set of its stored status and owner)
+before it drives it, so of two callers resuming one execution at once exactly one runs it.
+A ``running`` row that nothing drives is read as ``failed`` (``ExecutionLedger.seen``) and
+``resume`` continues it from the newest checkpoint its thread holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from langgraph.types import Command
+
+from wtb_core.domain.events import EventType
+from wtb_core.domain.models import (
+    ExecutionResult,
+    ExecutionStatus,
+    FileSnapshot,
+    PendingInterrupt,
+)
+from wtb_core.engine.driver import RunOutcome, RunRequest
+from wtb_core.engine.history import answered_interrupts, head_snapshot, pending_interrupts
+from wtb_core.engine.records import execution_record, new_execution_id, outcome_fields
+from wtb_core.errors import InvalidStateError, StorageError
+from wtb_core.project import WorkflowProject
+from wtb_core.sdk.ledger import LedgerService
+from wtb_core.sdk.time_travel import apply_update
+from wtb_core.sdk.validation import check_breakpoints, check_keys, check_state
+from wtb_core.storage.tables import ExecutionRow
+
+
+class ExecutionService(LedgerService):
+    """Starts, continues, pauses and stops executions; commits and deletes them.
+
+    Thread-safe: any number of threads may run and resume different executions at once.
+    For one execution, ``run``/``resume`` claim it in the metadata store first (one caller
+    wins, the other gets ``InvalidStateError``); ``pause`` and ``stop`` from another thread
+    are honoured at the next node boundary and wait for it; every other call refuses an
+    execution that is running. Results are read after the drive's final write.
+    """
+
+    # -- running -------------------------------------------------------------------------
+
+    def run(
+        self,
+        project: str,
+        initial_state: Mapping[str, Any] | None = None,
+        variant_config: Mapping[str, str] | None = None,
+        workflow_variant: str | None = None,
+        breakpoints: Iterable[str] | None = None,
+        *,
+        workspace: str | Path | None = None,
+    ) -> ExecutionResult:
+        """Run ``project`` from ``initial_state`` until it completes, fails or pauses."""
+        ledger = self._ledger
+        proj = self._catalog.get(project)
+        variant_config = dict(variant_config or {})
+        graph = self._catalog.graphs.get(proj, variant_config, workflow_variant)
+        bps = check_breakpoints(graph, breakpoints)
+        state = check_state(ledger.checkpoints.saver.serde, initial_state)
+        check_keys(graph, state, graph.builder.input_schema, "initial state")
+        row = ExecutionRow(
+            **execution_record(
+                execution_id=new_execution_id(),
+                project=proj.name,
+                status=ExecutionStatus.RUNNING,
+                initial_state=state,
+                variant_config=variant_config,
+                workflow_variant=workflow_variant,
+                project_version=proj.current_version,
+                owner=ledger.owner,
+                workspace=str(self._workspaces.for_run(workspace)),
+                breakpoints=bps,
+            )
+        )
+        ledger.publish(row, EventType.EXECUTION_STARTED, data={"variants": variant_config})
+        with ledger.holding(row.id):
+            ledger.create(row)
+            return self._drive(proj, row, graph, state)
+
+    def resume(
+        self,
+        execution_id: str,
+        resume: Any = None,
+        updates: Mapping[str, Any] | None = None,
+        as_node: str | None = None,
+    ) -> ExecutionResult:
+        """Continue from the head; ``resume=`` answers pending ``interrupt()`` calls,
+        ``updates=`` edits the state first."""
+        ledger = self._ledger
+        row = ledger.fetch(execution_id)
+        status, _ = ledger.seen(row)
+        ledger.require_not_running(row, status, "resume")
+        if status is ExecutionStatus.COMPLETED:
+            raise InvalidStateError(
+                f"execution {execution_id} is completed; nothing to resume. Roll it back "
+                "(bench.rollback) or fork it (bench.fork) from an earlier checkpoint"
+            )
+        if status is ExecutionStatus.CANCELLED:
+            raise InvalidStateError(
+                f"execution {execution_id} was stopped; roll it back to a checkpoint "
+                "(bench.rollback) or fork it (bench.fork) to continue"
+            )
+        proj = self._catalog.get(row.project)
+        graph = self._catalog.graph_of(row)
+        seen_status, seen_owner = row.status, row.owner
+        # A crash leaves the head behind the checkpoints the run went on to write: continue
+        # from the thread's newest, as invoke(None, {"thread_id": ...}) would.
+        row.head_checkpoint_id = ledger.current_head(row, crashed=True)
+        with ledger.holding(row.id):
+            ledger.claim(row, seen_status, seen_owner)
+            try:
+                if row.head_checkpoint_id is None:  # failed before its first checkpoint
+                    ledger.publish(
+                        row, EventType.EXECUTION_RESUMED, message="from its initial state"
+                    )
+                    return self._drive(proj, row, graph, row.initial_state)
+                snapshot = head_snapshot(
+                    graph, row.thread_id, row.head_checkpoint_id, row.time_travel
+                )
+                pending = pending_interrupts(snapshot)
+                # Rolled back to a checkpoint whose interrupt() was answered on a later
+                # branch: the node asks again when it re-runs (as after LangGraph's
+                # invoke(None, cfg)), and ``resume=`` answers that new question.
+                ask_again = (
+                    resume is not None
+                    and row.time_travel
+                    and not pending
+                    and bool(answered_interrupts(snapshot))
+                )
+                graph_input = None if ask_again else _resume_input(execution_id, pending, resume)
+                tracked = self._workspaces.tracked(proj, row)
+                if tracked is not None and tracked.config.commit_on != "manual":
+                    # The workspace may hold another execution's files (a fork shares it).
+                    self._file_tracker.restore(tracked, row.head_checkpoint_id)
+                if updates:
+                    row.head_checkpoint_id = apply_update(ledger, graph, row, updates, as_node)
+                    ledger.set(row, head_checkpoint_id=row.head_checkpoint_id)
+            except BaseException:
+                ledger.set(row, status=seen_status, owner=seen_owner)  # release the claim
+                raise
+            ledger.publish(row, EventType.EXECUTION_RESUMED, checkpoint_id=row.head_checkpoint_id)
+            result = self._drive(proj, row, graph, graph_input)
+            asked = result.status is ExecutionStatus.PAUSED and bool(result.interrupts)
+            if not ask_again or not asked:
+                return result
+            graph_input = _resume_input(execution_id, result.interrupts, resume)
+            ledger.claim(row, row.status, row.owner)
+            ledger.publish(
+                row,
+                EventType.EXECUTION_RESUMED,
+                checkpoint_id=row.head_checkpoint_id,
+                message="answering the interrupt() asked again",
+            )
+            return self._drive(proj, row, graph, graph_input)
+
+    def _drive(
+        self, proj: WorkflowProject, row: ExecutionRow, graph: Any, graph_input: Any
+    ) -> ExecutionResult:
+        request = RunRequest(
+            execution_id=row.id,
+            project=row.project,
+            thread_id=row.thread_id,
+            graph=graph,
+            head=row.head_checkpoint_id,
+            address_head=bool(row.time_travel),
+            on_new_branch=(lambda head: self._left_time_travel(row, head))
+            if row.time_travel
+            else None,
+            breakpoints=list(row.breakpoints),
+            recursion_limit=proj.execution.recursion_limit,
+            durability=proj.execution.durability,
+            timeout=proj.execution.default_timeout,
+            workspace=self._workspaces.of(row),
+            tracked=self._workspaces.tracked(proj, row),
+        )
+        driver = self._ledger.driver
+        return driver.drive(request, graph_input, lambda outcome: self._finish(row, outcome))
+
+    def _left_time_travel(self, row: ExecutionRow, head: str) -> None:
+        """The first checkpoint of the branch a time-travel drive started: stored at once,
+        so a crash from here on continues this branch."""
+        self._ledger.set(row, head_checkpoint_id=head, time_travel=False)
+
+    def _finish(self, row: ExecutionRow, outcome: RunOutcome) -> ExecutionResult:
+        ledger = self._ledger
+        if outcome.status is ExecutionStatus.COMPLETED:
+            ledger.publish(row, EventType.EXECUTION_COMPLETED, checkpoint_id=outcome.head)
+        ledger.set(
+            row,
+            **outcome_fields(outcome),
+            duration_ms=row.duration_ms + outcome.duration_ms,
+            time_travel=False,
+        )
+        if outcome.storage_failure:
+            raise StorageError(
+                f"execution {row.id} failed because its checkpoint store did: {outcome.error}. "
+                "Fix the store (disk space, the database server), then resume it"
+            )
+        return ledger.result(row)
+
+    # -- control from other threads --------------------------------------------------------
+
+    def pause(self, execution_id: str, timeout: float | None = None) -> ExecutionResult:
+        """Pause a running execution at its next node boundary; waits up to ``timeout``
+        seconds (``None`` = until it has paused) and returns its state then."""
+        if (asked := self._ask(execution_id, ExecutionStatus.PAUSED, timeout)) is not None:
+            return asked
+        ledger = self._ledger
+        row = ledger.fetch(execution_id)
+        status, _ = ledger.seen(row)
+        if status is ExecutionStatus.PAUSED:
+            return ledger.result(row)
+        ledger.require_not_running(row, status, "pause")
+        raise InvalidStateError(
+            f"execution {execution_id} is {status.value}; only a running execution can be paused"
+        )
+
+    def stop(self, execution_id: str, timeout: float | None = None) -> ExecutionResult:
+        """Cancel an execution (at its next node boundary if running). Its checkpoints stay."""
+        if (asked := self._ask(execution_id, ExecutionStatus.CANCELLED, timeout)) is not None:
+            return asked
+        ledger = self._ledger
+        row = ledger.fetch(execution_id)
+        status, error = ledger.seen(row)
+        ledger.require_not_running(row, status, "stop")
+        if status in (ExecutionStatus.COMPLETED, ExecutionStatus.CANCELLED):
+            raise InvalidStateError(f"execution {execution_id} is already {status.value}")
+        ledger.publish(row, EventType.EXECUTION_STOPPED, checkpoint_id=row.head_checkpoint_id)
+        ledger.set(row, status=ExecutionStatus.CANCELLED.value)
+        # A run that crashed keeps saying why in this result (the reason is not stored).
+        return ledger.result(row, error)
+
+    def _ask(
+        self, execution_id: str, status: ExecutionStatus, timeout: float | None
+    ) -> ExecutionResult | None:
+        """For an execution driven here: ask it to pause or stop at its next node boundary,
+        wait up to ``timeout`` and return its result then; ``None`` when it is not driven
+        here."""
+        driver = self._ledger.driver
+        if not driver.is_running(execution_id):
+            return None
+        driver.request(execution_id, status, timeout)
+        return self._ledger.result(self._ledger.fetch(execution_id))
+
+    # -- files and deletion ------------------------------------------------------------------
+
+    def commit_files(self, execution_id: str) -> FileSnapshot | None:
+        """Snapshot the tracked files now, linked to the head (for ``commit_on="manual"``)."""
+        ledger = self._ledger
+        row = ledger.fetch(execution_id)
+        ledger.require_not_running(row, ledger.seen(row)[0], "commit the files of")
+        tracked = self._workspaces.tracked(self._catalog.get(row.project), row)
+        if tracked is None or row.head_checkpoint_id is None:
+            raise InvalidStateError(
+                f"execution {execution_id} has nothing to commit: its project does not track "
+                "files (FileTrackingConfig(enabled=True)) or it has no checkpoint yet"
+            )
+        return self._file_tracker.snapshot(tracked, row.head_checkpoint_id)
+
+    def delete(self, execution_id: str) -> None:
+        """Delete an execution: its checkpoints, audit trail and file-snapshot links."""
+        ledger = self._ledger
+        row = ledger.fetch(execution_id)
+        ledger.require_not_running(row, ledger.seen(row)[0], "delete")
+        ledger.bus.flush()
+        ledger.checkpoints.delete_thread(row.thread_id)
+        ledger.metadata.delete_execution(execution_id)
+
+
+def _resume_input(execution_id: str, interrupts: tuple[PendingInterrupt, ...], resume: Any) -> Any:
+    """What a resume feeds the graph: ``None`` to continue, or ``Command(resume=...)``
+    answering the pending interrupts (refused when the answer does not fit them)."""
+    if not interrupts:
+        if resume is not None:
+            raise InvalidStateError(
+                f"execution {execution_id} is not waiting at an interrupt(); call "
+                "resume() without resume="
+            )
+        return None
+    waiting = "; ".join(f"{i.id} in node {i.node!r}: {i.value!r}" for i in interrupts)
+    if resume is None:
+        raise InvalidStateError(
+            f"execution {execution_id} is waiting for an answer to interrupt() ({waiting}); "
+            "pass resume=<answer>"
+        )
+    ids = {i.id for i in interrupts}
+    if len(interrupts) > 1 and not (isinstance(resume, Mapping) and set(resume) <= ids):
+        raise InvalidStateError(
+            f"execution {execution_id} has {len(interrupts)} interrupts waiting ({waiting}); "
+            "pass resume={interrupt_id: answer, ...}"
+        )
+    return Command(resume=resume)

@@ -1,0 +1,212 @@
+"""Time travel: rollback, fork and state updates, as LangGraph does them.
+
+Rollback moves an execution's head (state and tracked files) to an earlier checkpoint;
+fork copies the history up to a checkpoint into a new execution; an update writes values
+at the head as a new checkpoint (``graph.update_state``), after checking them the way
+LangGraph and a pydantic state schema would, so a refused value never reaches the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from langgraph.errors import GraphBubbleUp, InvalidUpdateError
+
+from wtb_core.domain.events import EventType
+from wtb_core.domain.models import ExecutionResult, ExecutionStatus
+from wtb_core.engine.history import pending_interrupts, snapshot_at, user_nodes
+from wtb_core.engine.records import execution_record, new_execution_id
+from wtb_core.engine.threads import lineage, thread_config
+from wtb_core.errors import InvalidStateError, WTBError
+from wtb_core.sdk.ledger import ExecutionLedger, LedgerService
+from wtb_core.sdk.validation import check_keys, check_node, check_state, validate_model_fields
+from wtb_core.storage.tables import ExecutionRow
+
+
+def _snapshot_fields(snapshot: Any) -> dict[str, Any]:
+    """The columns that mirror a checkpoint: its state, next nodes and open interrupts."""
+    return {
+        "state": dict(snapshot.values),
+        "next_nodes": list(user_nodes(snapshot.next)),
+        "interrupts": [i.model_dump() for i in pending_interrupts(snapshot)],
+    }
+
+
+def apply_update(
+    ledger: ExecutionLedger,
+    graph: Any,
+    row: ExecutionRow,
+    values: Mapping[str, Any],
+    as_node: str | None,
+) -> str:
+    """``graph.update_state`` at ``row``'s head after checking ``values``; returns the new
+    head (``row`` is not changed). Publishes ``state_updated``."""
+    values = check_state(ledger.checkpoints.saver.serde, values)
+    check_keys(graph, values, graph.builder.state_schema, "state")
+    check_node(graph, as_node, "as_node")
+    validate_model_fields(graph.builder.state_schema, values)
+    try:
+        config = graph.update_state(
+            thread_config(row.thread_id, row.head_checkpoint_id), dict(values), as_node=as_node
+        )
+    except InvalidUpdateError as exc:
+        raise InvalidStateError(
+            f"LangGraph refused the update ({exc}); pass as_node=<the node the values come "
+            "from> to say which node's update this is"
+        ) from exc
+    except (WTBError, GraphBubbleUp):
+        raise
+    except Exception as exc:  # a reducer or the state schema rejected a value
+        keys = ", ".join(map(repr, sorted(values)))
+        who = f"node {as_node!r}" if as_node else "the node that wrote last"
+        raise InvalidStateError(
+            f"LangGraph refused the update of state key(s) {keys} as {who}: "
+            f"{type(exc).__name__}: {exc}. Pass values of the type the state schema and "
+            "its reducers expect"
+        ) from exc
+    new_head = config["configurable"]["checkpoint_id"]
+    ledger.publish(
+        row,
+        EventType.STATE_UPDATED,
+        checkpoint_id=new_head,
+        data={"keys": sorted(values), "as_node": as_node},
+    )
+    return new_head
+
+
+class TimeTravelService(LedgerService):
+    """``rollback``, ``fork`` and ``update_state`` of stored executions.
+
+    Thread-safe in the sense the bench is: each call refuses an execution that is running
+    (here or in another process) before it changes anything, and writes through the
+    metadata and checkpoint stores, which lock their own writes. A fork writes a new thread
+    and a new row only; its source is never changed. Two time-travel calls on one paused
+    execution at the same moment are not serialised against each other: the last write of
+    the head wins, as with two ``update_state`` calls in LangGraph.
+    """
+
+    def rollback(self, execution_id: str, checkpoint_id: str) -> ExecutionResult:
+        """Move the head (state *and* tracked files) back to ``checkpoint_id``: paused
+        there, or completed at a final checkpoint."""
+        ledger = self._ledger
+        row = ledger.fetch(execution_id)
+        ledger.require_not_running(row, ledger.seen(row)[0], "roll back")
+        proj = self._catalog.get(row.project)
+        graph = self._catalog.graph_of(row)
+        snapshot = snapshot_at(graph, row.thread_id, checkpoint_id)
+        tracked = self._workspaces.tracked(proj, row)
+        if tracked is not None:
+            self._file_tracker.restore(tracked, checkpoint_id)
+        ledger.publish(
+            row,
+            EventType.EXECUTION_ROLLED_BACK,
+            checkpoint_id=checkpoint_id,
+            data={"from_checkpoint": row.head_checkpoint_id},
+        )
+        fields = _snapshot_fields(snapshot)
+        status = (
+            ExecutionStatus.PAUSED
+            if snapshot.next or fields["interrupts"]
+            else ExecutionStatus.COMPLETED
+        )
+        ledger.set(
+            row,
+            status=status.value,
+            head_checkpoint_id=checkpoint_id,
+            time_travel=True,
+            **fields,
+            error=None,
+        )
+        return ledger.result(row)
+
+    def fork(
+        self,
+        execution_id: str,
+        checkpoint_id: str,
+        updates: Mapping[str, Any] | None = None,
+        as_node: str | None = None,
+    ) -> ExecutionResult:
+        """A new execution whose history is a copy of this one's up to ``checkpoint_id``,
+        paused there (after ``updates``, if given), or completed at a final checkpoint."""
+        ledger = self._ledger
+        source = ledger.fetch(execution_id)
+        proj = self._catalog.get(source.project)
+        graph = self._catalog.graph_of(source)
+        snapshot_at(graph, source.thread_id, checkpoint_id)  # belongs to the source?
+        row = ExecutionRow(
+            **execution_record(
+                execution_id=new_execution_id(),
+                project=source.project,
+                status=ExecutionStatus.PAUSED,
+                initial_state=source.initial_state,
+                variant_config=source.variant_config,
+                workflow_variant=source.workflow_variant,
+                project_version=source.project_version,
+                owner=ledger.owner,
+                workspace=source.workspace,
+                head_checkpoint_id=checkpoint_id,
+                time_travel=True,
+                breakpoints=source.breakpoints,
+                parent_execution_id=source.id,
+                parent_checkpoint_id=checkpoint_id,
+            )
+        )
+        store = ledger.checkpoints
+        store.copy_thread(source.thread_id, row.thread_id, checkpoint_id)
+        try:
+            tracked_source = self._workspaces.tracked(proj, source)
+            if tracked_source is not None:
+                chain = lineage(store.saver, row.thread_id, checkpoint_id)
+                self._file_tracker.link_fork(
+                    tracked_source,
+                    self._workspaces.tracked(proj, row),
+                    [tup.config["configurable"]["checkpoint_id"] for tup in chain],
+                )
+            if updates:
+                row.head_checkpoint_id = apply_update(ledger, graph, row, updates, as_node)
+            snapshot = snapshot_at(graph, row.thread_id, row.head_checkpoint_id)
+        except BaseException:
+            store.delete_thread(row.thread_id)
+            raise
+        for name, value in _snapshot_fields(snapshot).items():
+            setattr(row, name, value)
+        if not snapshot.next and not row.interrupts:  # forked at a final checkpoint
+            row.status = ExecutionStatus.COMPLETED.value
+        ledger.publish(
+            row,
+            EventType.EXECUTION_FORKED,
+            checkpoint_id=checkpoint_id,
+            data={"source_execution_id": source.id},
+        )
+        ledger.create(row)
+        return ledger.result(row)
+
+    def update_state(
+        self, execution_id: str, values: Mapping[str, Any], as_node: str | None = None
+    ) -> ExecutionResult:
+        """Write ``values`` into the state at the head, as a new checkpoint (as if ``as_node``
+        had returned them; by default the node that wrote last)."""
+        ledger = self._ledger
+        row = ledger.fetch(execution_id)
+        ledger.require_not_running(row, ledger.seen(row)[0], "update the state of")
+        row.head_checkpoint_id = ledger.current_head(row, crashed=True)
+        graph = self._catalog.graph_of(row)
+        if row.head_checkpoint_id is None:
+            raise InvalidStateError(
+                f"execution {execution_id} has no checkpoint yet; resume it (which re-runs it "
+                "from its initial state) before editing its state"
+            )
+        row.head_checkpoint_id = apply_update(ledger, graph, row, values, as_node)
+        snapshot = snapshot_at(graph, row.thread_id, row.head_checkpoint_id)
+        fields = _snapshot_fields(snapshot)
+        paused = fields["next_nodes"] or fields["interrupts"]
+        status = ExecutionStatus.PAUSED if paused else ExecutionStatus.COMPLETED
+        ledger.set(
+            row,
+            status=status.value,
+            head_checkpoint_id=row.head_checkpoint_id,
+            **fields,
+            error=None,
+        )
+        return ledger.result(row)

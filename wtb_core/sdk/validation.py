@@ -1,0 +1,77 @@
+"""Checks on what callers hand in (states, updates, breakpoints), made before anything is
+stored. Each raises ``InvalidStateError`` (``StateSerializationError`` for a value the
+checkpointer cannot serialise) saying what to pass instead."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from wtb_core.engine.serialization import check_input
+from wtb_core.errors import InvalidStateError
+
+
+def check_state(serde: Any, values: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``values`` (a mapping or a pydantic model) as a dict, if ``serde`` can store it."""
+    if values is None:
+        return {}
+    if hasattr(values, "model_dump"):
+        values = dict(values)
+    if not isinstance(values, Mapping):
+        raise InvalidStateError(
+            f"state must be a mapping of state keys to values, not {type(values).__name__}"
+        )
+    check_input(serde, values)
+    return dict(values)
+
+
+def check_keys(graph: Any, values: Mapping[str, Any], schema: Any, what: str) -> None:
+    """Refuse keys ``schema`` does not have: LangGraph would drop them silently from an
+    input and refuse them in an update; WTB refuses them in both."""
+    keys = set(graph.builder.schemas[schema])
+    unknown = sorted(set(values) - keys)
+    if unknown:
+        raise InvalidStateError(
+            f"{what} has no key {', '.join(map(repr, unknown))}; its keys are: "
+            f"{', '.join(sorted(keys))}"
+        )
+
+
+def check_node(graph: Any, node: str | None, what: str) -> None:
+    """Refuse a node name (``as_node=``) the graph does not have."""
+    if node is not None and node not in graph.builder.nodes:
+        raise InvalidStateError(
+            f"{what}={node!r} is not a node of this graph; its nodes are: "
+            f"{', '.join(graph.builder.nodes)}"
+        )
+
+
+def check_breakpoints(graph: Any, breakpoints: Iterable[str] | None) -> list[str]:
+    bps = list(breakpoints or [])
+    unknown = [b for b in bps if b not in graph.builder.nodes]
+    if unknown:
+        raise InvalidStateError(
+            f"breakpoint node(s) {', '.join(map(repr, unknown))} not in the graph; its "
+            f"nodes are: {', '.join(graph.builder.nodes)}"
+        )
+    return bps
+
+
+def validate_model_fields(schema: Any, values: Mapping[str, Any]) -> None:
+    """Refuse values a pydantic state schema would refuse, before anything is written
+    (LangGraph stores such an update and fails only when it next reads the state)."""
+    if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
+        return
+    for key, value in values.items():
+        field = schema.model_fields.get(key)
+        if field is None:
+            continue
+        try:
+            TypeAdapter(field.annotation).validate_python(value)
+        except ValidationError as exc:
+            raise InvalidStateError(
+                f"state key {key!r} does not accept {value!r}: {schema.__name__}.{key} is "
+                f"{field.annotation!r} ({exc.errors()[0]['msg']})"
+            ) from None
