@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from tests import workflows
 from tests.conftest import register
+from tests.test_ports import RecordingTracker
 from wtb_core import ConfigurationError, StackConfig, WTBTestBench, hookimpl
 from wtb_core.cli.app import build_app
 from wtb_core.config import FileTrackingConfig
@@ -16,32 +17,10 @@ from wtb_core.registry import PluginRegistry
 TRACKING = FileTrackingConfig(enabled=True, tracked_paths=["out/"])
 
 
-class Tracker:
-    """A file tracker that only counts snapshots."""
+class Tracker(RecordingTracker):
+    """``tests.test_ports``'s recording tracker, named by whatever registers it."""
 
-    def __init__(self, config, metadata) -> None:
-        self.snapshots_taken = 0
-
-    def snapshot(self, execution, checkpoint_id):
-        self.snapshots_taken += 1
-
-    def restore(self, execution, checkpoint_id):
-        pass
-
-    def link_fork(self, source, target, checkpoint_ids):
-        pass
-
-    def snapshots(self, execution_id):
-        return []
-
-    def prepare_workspace(self, base, config, key):
-        return base
-
-    def discard_workspace(self, workspace):
-        pass
-
-    def close(self):
-        pass
+    name = None
 
 
 class TrackerPlugin:
@@ -71,9 +50,8 @@ def test_the_only_installed_tracker_is_used_when_none_is_named(data_dir):
         )
         result = bench.run(register(bench, workflows.linear, file_tracking=TRACKING), {})
         assert result.status == "completed"
-        assert bench.stack.file_tracker.snapshots_taken == len(
-            bench.get_checkpoints(result.execution_id)
-        )
+        snapshots = [c for c in bench.stack.file_tracker.calls if c[0] == "snapshot"]
+        assert len(snapshots) == len(bench.get_checkpoints(result.execution_id))
 
 
 def test_an_explicit_none_keeps_meaning_none(data_dir, monkeypatch):
