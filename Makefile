@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 UV     := $(VENV)/bin/uv
 
-.PHONY: setup demo test bench lint format
+.PHONY: setup demo test bench lint typecheck format
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -17,15 +17,18 @@ setup: $(UV)
 demo: setup
 	$(VENV)/bin/wtb demo
 
-test: setup
+test: typecheck
 	$(VENV)/bin/pytest
 
 bench: setup
 	$(VENV)/bin/python -m benchmarks.overhead
 
-lint: setup
+lint: typecheck
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+typecheck: setup
+	$(VENV)/bin/mypy
 
 format: setup
 	$(VENV)/bin/ruff check --fix .

@@ -7,7 +7,7 @@ variants in batch tests.
 
 import importlib
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 try:
     __version__ = version("wtb-core")
@@ -48,6 +48,24 @@ _LAZY = {
     "WTBTestBench": "wtb_core.sdk.bench",
     "current_workspace": "wtb_core.workspace",
 }
+
+if TYPE_CHECKING:  # the same names, for type checkers (kept in step with _LAZY)
+    from wtb_core.config import StackConfig
+    from wtb_core.domain.events import Event, EventType
+    from wtb_core.domain.models import (
+        AuditEntry,
+        Checkpoint,
+        ExecutionResult,
+        ExecutionStatus,
+        FileSnapshot,
+        PendingInterrupt,
+        Severity,
+        TestCase,
+    )
+    from wtb_core.hookspecs import hookimpl
+    from wtb_core.project import WorkflowProject
+    from wtb_core.sdk.bench import WTBTestBench
+    from wtb_core.workspace import current_workspace
 
 
 def __getattr__(name: str) -> Any:

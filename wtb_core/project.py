@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import re
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from wtb_core.config import (
     EnvironmentConfig,
@@ -19,108 +16,19 @@ from wtb_core.config import (
     FileTrackingConfig,
     NodeResourceConfig,
 )
-from wtb_core.engine.graphs import GraphTemplate, copy_builder, swap_node, template_from
+from wtb_core.engine.graphs import GraphTemplate, template_from, with_nodes
 from wtb_core.errors import ProjectError
 from wtb_core.project_checks import (
     INITIAL_VERSION,
+    callable_reference,
     check_name,
-    check_version_label,
     is_node_implementation,
 )
+from wtb_core.project_variants import NodeVariant, NodeVariants, WorkflowVariant
+from wtb_core.project_versions import ProjectVersion, VersionHistory
 
-DEFAULT_VARIANT = "default"
 WORKFLOW_KEY = "_workflow"  # a variant-matrix key, and "_workflow:<name>" environments
 YAML_REF = "yaml:"
-_MINOR = re.compile(r"^(.+)\.(\d+)$")
-
-VersionKind = Literal["initial", "node_update", "workflow_update", "restore"]
-
-
-def callable_reference(func: Any) -> str | None:
-    """``module:qualname`` when ``func`` can be imported back by that name, else ``None``."""
-    module = getattr(func, "__module__", None)
-    qualname = getattr(func, "__qualname__", None)
-    if not module or not qualname or module == "__main__" or "<" in qualname:
-        return None
-    return f"{module}:{qualname}"
-
-
-def next_minor_label(label: str, taken: set[str]) -> str:
-    """The first free minor bump of ``label``: ``"1.0"`` → ``"1.1"``, ``"beta"`` → ``"beta.1"``."""
-    match = _MINOR.match(label)
-    prefix, minor = (match.group(1), int(match.group(2))) if match else (label, 0)
-    candidate = minor + 1
-    while f"{prefix}.{candidate}" in taken:
-        candidate += 1
-    return f"{prefix}.{candidate}"
-
-
-def with_nodes(
-    template: GraphTemplate, implementations: Mapping[str, Callable[..., Any]]
-) -> GraphTemplate:
-    """A copy of ``template`` whose nodes in ``implementations`` run those callables.
-
-    Each swapped node keeps its spec (schemas, retry, cache, destinations); ``template``
-    itself is left untouched.
-    """
-    if not implementations:
-        return template
-    builder = copy_builder(template.builder)
-    for node, func in implementations.items():
-        swap_node(builder, node, func)
-    return GraphTemplate(builder, dict(template.compile_options))
-
-
-@dataclass(frozen=True)
-class NodeVariant:
-    """An alternative implementation of one node."""
-
-    node: str
-    name: str
-    implementation: Callable[..., Any]
-    description: str = ""
-    environment: EnvSpec | None = None
-    resources: NodeResourceConfig | None = None
-
-
-@dataclass(frozen=True)
-class WorkflowVariant:
-    """An alternative graph for the whole workflow."""
-
-    name: str
-    graph_factory: Callable[[], Any]
-    description: str = ""
-    state_schema: type | None = None
-
-
-@dataclass(frozen=True)
-class ProjectVersion:
-    """One entry of a project's version history (append-only, oldest first).
-
-    ``number`` is the 1-based position in the history. A ``"restore"`` entry carries the
-    label and graph of the version it restored (``restored_from`` is that version's
-    number), so a label always denotes the same graph. ``dropped_variants`` lists the
-    ``"node:variant"`` registrations removed because their node left the graph.
-    ``graph_factory``, ``node_overrides`` and ``state_schema`` rebuild the version's graph;
-    they live in memory only. ``graph_number`` is the number of the entry whose
-    ``graph_factory`` introduced that graph (the initial version or a workflow update).
-    """
-
-    version: str
-    number: int
-    kind: VersionKind
-    created_at: datetime
-    graph_factory: Callable[[], Any] = field(repr=False, compare=False)
-    graph_number: int
-    node: str | None = None
-    reason: str = ""
-    changelog: str = ""
-    restored_from: int | None = None
-    dropped_variants: tuple[str, ...] = ()
-    node_overrides: Mapping[str, Callable[..., Any]] = field(
-        default_factory=dict, repr=False, compare=False
-    )  # a private copy (a plain dict, so projects pickle for worker processes)
-    state_schema: type | None = field(default=None, repr=False, compare=False)
 
 
 class WorkflowProject:
@@ -160,22 +68,12 @@ class WorkflowProject:
         self._state_schema = state_schema
         self._template: GraphTemplate | None = None
         self._lock = threading.RLock()
-        self._node_variants: dict[str, dict[str, NodeVariant]] = {}
+        self._node_variants = NodeVariants(self.name)
         self._workflow_variants: dict[str, WorkflowVariant] = {}
         self._workflow_templates: dict[str, GraphTemplate] = {}
         self._revision = 0
         self._graph_templates: dict[int, GraphTemplate] = {}  # by ProjectVersion.graph_number
-        self._versions = [
-            ProjectVersion(
-                version=check_version_label(initial_version),
-                number=1,
-                kind="initial",
-                created_at=datetime.now(UTC),
-                graph_factory=graph_factory,
-                graph_number=1,
-                state_schema=state_schema,
-            )
-        ]
+        self._history = VersionHistory(self.name, initial_version, graph_factory, state_schema)
 
     def __repr__(self) -> str:
         return f"WorkflowProject(name={self.name!r})"
@@ -231,9 +129,9 @@ class WorkflowProject:
         node updates applied (the base graph is built once from its ``graph_factory``)."""
         with self._lock:
             if version is not None and version != self.current_version:
-                return self._version_template(self._find_version(version))
+                return self._version_template(self._history.find(version))
             if self._template is None:
-                self._template = self._version_template(self._versions[-1])
+                self._template = self._version_template(self._history.current)
             return self._template
 
     def _version_template(self, version: ProjectVersion) -> GraphTemplate:
@@ -283,39 +181,15 @@ class WorkflowProject:
     ) -> NodeVariant:
         """Register an alternative implementation of ``node`` under ``name``."""
         check_name("variant", name)
-        if name == DEFAULT_VARIANT:
-            raise ProjectError(
-                f"variant name {DEFAULT_VARIANT!r} is reserved for the node's original "
-                "implementation; choose another name"
-            )
-        if not is_node_implementation(implementation):
-            raise ProjectError(
-                f"implementation of variant {node}:{name} must be a function or a Runnable "
-                f"(what StateGraph.add_node takes), not {type(implementation).__name__}"
-            )
+        variant = NodeVariant(node, name, implementation, description, environment, resources)
         with self._lock:
-            if node not in self.node_names():
-                raise ProjectError(
-                    f"project {self.name!r} has no node {node!r} to vary; its nodes are: "
-                    f"{', '.join(self.node_names())}"
-                )
-            variants = self._node_variants.setdefault(node, {})
-            if name in variants:
-                raise ProjectError(
-                    f"node {node!r} already has a variant {name!r}; remove it first "
-                    "(project.remove_variant) or pick another name"
-                )
-            variant = NodeVariant(node, name, implementation, description, environment, resources)
-            variants[name] = variant
+            self._node_variants.add(variant, self.node_names())
             self._revision += 1
         return variant
 
     def remove_variant(self, node: str, name: str) -> None:
         with self._lock:
-            self.node_variant(node, name)
-            if name == DEFAULT_VARIANT:
-                raise ProjectError("the 'default' variant is the node itself and cannot be removed")
-            del self._node_variants[node][name]
+            self._node_variants.remove(node, name, self.node_names())
             self._revision += 1
 
     def list_variants(self, node: str | None = None) -> dict[str, list[str]]:
@@ -325,24 +199,11 @@ class WorkflowProject:
             if node not in nodes:
                 raise ProjectError(f"project {self.name!r} has no node {node!r}")
             nodes = [node]
-        return {n: [DEFAULT_VARIANT, *self._node_variants.get(n, {})] for n in nodes}
+        return self._node_variants.names(nodes)
 
     def node_variant(self, node: str, name: str) -> NodeVariant | None:
         """The variant ``name`` of ``node``; ``None`` for ``"default"``."""
-        if node not in self.node_names():
-            raise ProjectError(
-                f"project {self.name!r} has no node {node!r}; its nodes are: "
-                f"{', '.join(self.node_names())}"
-            )
-        if name == DEFAULT_VARIANT:
-            return None
-        try:
-            return self._node_variants[node][name]
-        except KeyError:
-            raise ProjectError(
-                f"node {node!r} of project {self.name!r} has no variant {name!r}; available: "
-                f"{', '.join(self.list_variants(node)[node])}"
-            ) from None
+        return self._node_variants.get(node, name, self.node_names())
 
     # -- workflow variants -------------------------------------------------------------
 
@@ -395,12 +256,12 @@ class WorkflowProject:
     def current_version(self) -> str:
         """The label of the version in force (the newest history entry's)."""
         with self._lock:
-            return self._versions[-1].version
+            return self._history.current.version
 
     def versions(self) -> list[ProjectVersion]:
         """The version history, oldest first; it only ever grows."""
         with self._lock:
-            return list(self._versions)
+            return self._history.entries()
 
     def update_node(
         self,
@@ -420,7 +281,7 @@ class WorkflowProject:
                 f"(what StateGraph.add_node takes), not {type(new_implementation).__name__}"
             )
         with self._lock:
-            current = self._versions[-1]
+            current = self._history.current
             if node not in self.node_names():
                 raise ProjectError(
                     f"project {self.name!r} has no node {node!r} to update (version "
@@ -428,12 +289,8 @@ class WorkflowProject:
                 )
             overrides = {**current.node_overrides, node: new_implementation}
             entry = ProjectVersion(
-                version=self._new_label(
-                    next_minor_label(current.version, self._labels())
-                    if version is None
-                    else version
-                ),
-                number=len(self._versions) + 1,
+                version=self._history.new_label(version),
+                number=self._history.next_number,
                 kind="node_update",
                 created_at=datetime.now(UTC),
                 graph_factory=current.graph_factory,
@@ -464,8 +321,8 @@ class WorkflowProject:
                 f"StateGraph or compiled graph, not {type(graph_factory).__name__}"
             )
         with self._lock:
-            label = self._new_label(version)
-            number = len(self._versions) + 1
+            label = self._history.new_label(version)
+            number = self._history.next_number
             base = self._build_template(graph_factory, f"graph_factory (version {label!r})")
             self._graph_templates[number] = base
             entry = ProjectVersion(
@@ -476,7 +333,7 @@ class WorkflowProject:
                 graph_factory=graph_factory,
                 graph_number=number,
                 changelog=changelog,
-                dropped_variants=self._drop_variants_outside(base.node_names),
+                dropped_variants=self._node_variants.drop_outside(base.node_names),
                 state_schema=state_schema,
             )
             return self._commit(entry, base)
@@ -488,57 +345,15 @@ class WorkflowProject:
         whose node is not in the restored graph are removed (``dropped_variants``).
         """
         with self._lock:
-            target = self._find_version(version)
+            target = self._history.find(version)
             template = self._version_template(target)
-            entry = dataclasses.replace(
-                target,
-                number=len(self._versions) + 1,
-                kind="restore",
-                created_at=datetime.now(UTC),
-                node=None,
-                reason=reason,
-                changelog="",
-                restored_from=target.number,
-                dropped_variants=self._drop_variants_outside(template.node_names),
-            )
+            dropped = self._node_variants.drop_outside(template.node_names)
+            entry = self._history.restore_entry(target, reason, dropped)
             return self._commit(entry, template)
-
-    def _labels(self) -> set[str]:
-        return {entry.version for entry in self._versions}
-
-    def _new_label(self, label: str) -> str:
-        check_version_label(label)
-        if label in self._labels():
-            history = ", ".join(entry.version for entry in self._versions)
-            raise ProjectError(
-                f"project {self.name!r} already has a version {label!r} (history: {history}); "
-                "pass another version= label"
-            )
-        return label
-
-    def _find_version(self, version: str | int) -> ProjectVersion:
-        for entry in self._versions:
-            if entry.version == version or (isinstance(version, int) and entry.number == version):
-                return entry
-        history = ", ".join(f"#{entry.number} {entry.version}" for entry in self._versions)
-        raise ProjectError(
-            f"project {self.name!r} has no version {version!r}; its history is: {history}"
-        )
-
-    def _drop_variants_outside(self, nodes: list[str]) -> tuple[str, ...]:
-        """Remove the variants of nodes not in ``nodes``; ``"node:variant"`` of each."""
-        dropped = tuple(
-            f"{node}:{name}"
-            for node, variants in self._node_variants.items()
-            if node not in nodes
-            for name in variants
-        )
-        self._node_variants = {n: v for n, v in self._node_variants.items() if n in nodes}
-        return dropped
 
     def _commit(self, entry: ProjectVersion, template: GraphTemplate) -> ProjectVersion:
         """Put ``entry`` in force with ``template`` as its graph (caller holds the lock)."""
-        self._versions.append(entry)
+        self._history.append(entry)
         self._template = template
         self.graph_factory = entry.graph_factory
         self._state_schema = entry.state_schema
@@ -574,7 +389,11 @@ class WorkflowProject:
         to import or unpickle."""
         with self._lock:
             return [
-                *(f for v in self._versions for f in (v.graph_factory, *v.node_overrides.values())),
+                *(
+                    f
+                    for v in self._history.entries()
+                    for f in (v.graph_factory, *v.node_overrides.values())
+                ),
                 *(v.graph_factory for v in self._workflow_variants.values()),
-                *(v.implementation for vs in self._node_variants.values() for v in vs.values()),
+                *self._node_variants.implementations(),
             ]

@@ -33,10 +33,19 @@ def check_name(kind: str, name: Any) -> str:
 
 def check_version_label(label: Any) -> str:
     """A version label is a name (``"1.0"``, ``"2.0-rc1"``) of at most 50 characters."""
-    check_name("version", label)
-    if len(label) > _MAX_VERSION_LENGTH:
+    name = check_name("version", label)
+    if len(name) > _MAX_VERSION_LENGTH:
         raise ProjectError(
-            f"version label {label[:20]!r}... is {len(label)} characters long; "
+            f"version label {name[:20]!r}... is {len(name)} characters long; "
             f"use at most {_MAX_VERSION_LENGTH}"
         )
-    return label
+    return name
+
+
+def callable_reference(func: Any) -> str | None:
+    """``module:qualname`` when ``func`` can be imported back by that name, else ``None``."""
+    module = getattr(func, "__module__", None)
+    qualname = getattr(func, "__qualname__", None)
+    if not module or not qualname or module == "__main__" or "<" in qualname:
+        return None
+    return f"{module}:{qualname}"

@@ -305,8 +305,9 @@ class PluginRegistry:
         """Registered names of one kind, sorted."""
         return sorted(self._registrations[kind])
 
-    def get(self, kind: str, name: str) -> Registration:
-        """The registration of ``name``; ``PluginNotFoundError`` listing the choices if none."""
+    def get(self, kind: str, name: str, *, setting: str | None = None) -> Registration:
+        """The registration of ``name``; ``PluginNotFoundError`` listing the choices if none,
+        telling to fix ``setting`` (default: the stack's setting of ``kind``)."""
         try:
             return self._registrations[kind][name]
         except KeyError:
@@ -316,8 +317,8 @@ class PluginRegistry:
             hint = f"{label} {name!r} is not installed: {command}" if command else None
             raise PluginNotFoundError(
                 f"{hint or f'unknown {label} {name!r}'} (available: {available}). Set "
-                f"{KINDS[kind].config_field} to one of the available names or install the "
-                "plugin that provides it"
+                f"{setting or KINDS[kind].config_field} to one of the available names or install "
+                "the plugin that provides it"
             ) from None
 
     def _build(self, kind: str, name: str, *args: Any) -> Any:

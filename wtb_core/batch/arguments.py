@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 from pydantic_core import PydanticSerializationError
 
+from wtb_core.batch.scoring import combination_label, split_combination
 from wtb_core.domain.models import TestCase
 from wtb_core.errors import ConfigurationError
-from wtb_core.project import WORKFLOW_KEY
+from wtb_core.project import WORKFLOW_KEY, WorkflowProject
 
 
 def _a(value: Any) -> str:
@@ -30,6 +31,10 @@ def _is_list(value: Any) -> bool:
     return isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray)
 
 
+@overload
+def name(argument: str, value: Any, what: str, optional: Literal[False] = False) -> str: ...
+@overload
+def name(argument: str, value: Any, what: str, optional: bool) -> str | None: ...
 def name(argument: str, value: Any, what: str, optional: bool = False) -> str | None:
     """A name given as a string (``None`` allowed when ``optional``)."""
     if value is None and optional:
@@ -39,6 +44,10 @@ def name(argument: str, value: Any, what: str, optional: bool = False) -> str | 
     return value
 
 
+@overload
+def count(argument: str, value: Any, what: str, example: int, none_means: None = None) -> int: ...
+@overload
+def count(argument: str, value: Any, what: str, example: int, none_means: str) -> int | None: ...
 def count(
     argument: str, value: Any, what: str, example: int, none_means: str | None = None
 ) -> int | None:
@@ -63,7 +72,7 @@ def flag(argument: str, value: Any) -> bool:
     return value
 
 
-def callback(argument: str, value: Any) -> Callable[..., Any] | None:
+def callback(argument: str, value: object) -> Callable[..., Any] | None:
     if value is not None and not callable(value):
         raise ConfigurationError(
             f"{argument} must be a callable taking a BatchProgress, or None, not {value!r}"
@@ -108,6 +117,22 @@ def matrix(value: Any) -> list[dict[str, str]]:
                 )
         rows.append(dict(entry))
     return rows
+
+
+def project_matrix(project: WorkflowProject, matrix: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The matrix (already of the right shape, ``matrix``) with every variant known to the
+    project and no combination twice."""
+    labels: dict[str, int] = {}
+    for i, combination in enumerate(matrix):
+        project.resolve_variants(*split_combination(combination))
+        label = combination_label(combination)
+        if label in labels:
+            raise ConfigurationError(
+                f"variant_matrix[{i}] is the same combination as variant_matrix"
+                f"[{labels[label]}] ({label}); remove one of them"
+            )
+        labels[label] = i
+    return matrix
 
 
 def cases(value: Any) -> tuple[list[TestCase], list[dict[str, Any]]]:

@@ -26,8 +26,9 @@ def run_bounded(
 
         def fill() -> None:
             while len(running) < width and not stopped():
-                item = next(pending, _DONE)
-                if item is _DONE:
+                try:
+                    item = next(pending)
+                except StopIteration:
                     return
                 running.add(pool.submit(call, item))
 
@@ -38,6 +39,3 @@ def run_bounded(
                 running.discard(future)
                 yield future.result()
             fill()
-
-
-_DONE = object()

@@ -35,7 +35,8 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from functools import partial
+from typing import Any, TypedDict
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -227,6 +228,11 @@ def _metric_names(rows: Sequence[BatchRow]) -> set[str]:
     return {metric for row in rows for metric in (*row.scores, *row.score_errors)}
 
 
+class _Latency(TypedDict, total=False):  # CombinationStats' fields; left out: None
+    latency_p50_ms: float
+    latency_p95_ms: float
+
+
 def _combination_stats(
     rows: list[BatchRow], confidence: float, bounds: Mapping[str, Bounds | None]
 ) -> CombinationStats:
@@ -234,7 +240,7 @@ def _combination_stats(
     completed = [row for row in rows if row.status is ExecutionStatus.COMPLETED]
     passes = sum(row.passed for row in rows)
     cases = _group(rows, lambda row: row.case_index)
-    latency: dict[str, float] = {}
+    latency: _Latency = {}
     if completed:
         p50, p95 = np.percentile([row.duration_ms for row in completed], [50, 95])
         latency = {"latency_p50_ms": float(p50), "latency_p95_ms": float(p95)}
@@ -335,7 +341,7 @@ def _paired(
         combination_label=rows[0].combination_label,
         n_cases=n_cases,
         metrics={
-            metric: delta(lambda row, m=metric: _score(row, m))
+            metric: delta(partial(_score, metric=metric))
             for metric in sorted(_metric_names(base_rows) & _metric_names(rows))
         },
         pass_rate=delta(lambda row: float(row.passed)),

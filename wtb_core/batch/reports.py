@@ -91,7 +91,8 @@ def fails_under(comparison: Comparison, thresholds: Mapping[str, float]) -> list
 
 def _threshold_value(stats: CombinationStats, name: str) -> float | None:
     if name in RATES:
-        return getattr(stats, name)
+        rate: float = getattr(stats, name)
+        return rate
     metric = stats.metrics.get(name)
     return metric.mean if metric else None
 

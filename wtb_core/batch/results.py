@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wtb_core.batch.models import BatchRow, BatchStatus
 from wtb_core.batch.scoring import combination_index, combination_label
 from wtb_core.domain.models import ExecutionStatus
 from wtb_core.storage.tables import BatchCellRecord, BatchRecord
+
+if TYPE_CHECKING:
+    from wtb_core.batch.comparison import Comparison
 
 
 class BatchTestResult:
@@ -43,7 +46,9 @@ class BatchTestResult:
         index = combination_index(combination, labels)
         return [row for row in self.results if row.combination_index == index]
 
-    def comparison(self, baseline: str | Mapping[str, str] | None = None, **options: Any):
+    def comparison(
+        self, baseline: str | Mapping[str, str] | None = None, **options: Any
+    ) -> Comparison:
         """Per-combination statistics and paired comparisons against ``baseline`` (a label
         or a matrix entry; default: the first combination); see
         ``wtb_core.batch.comparison.compare`` for the options."""

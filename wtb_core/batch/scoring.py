@@ -10,7 +10,8 @@ from wtb_core.batch.models import BatchRow, Cell, non_finite_error
 from wtb_core.domain.models import ExecutionResult, TestCase
 from wtb_core.errors import ConfigurationError
 from wtb_core.ports.evaluator import Evaluator as Evaluator  # batch.service imports it here
-from wtb_core.project import DEFAULT_VARIANT, WORKFLOW_KEY
+from wtb_core.project import WORKFLOW_KEY
+from wtb_core.project_variants import DEFAULT_VARIANT
 from wtb_core.storage.database import utcnow
 
 

@@ -11,6 +11,7 @@ imports the SDK.
 
 from __future__ import annotations
 
+import builtins
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -19,6 +20,7 @@ from typing import Any, Protocol
 
 from wtb_core.batch import arguments
 from wtb_core.batch.cells import ExecutionRunner, batch_cells, cell_key, run_cell
+from wtb_core.batch.evaluator_specs import resolve_evaluators, restore_evaluators
 from wtb_core.batch.models import BatchRow, BatchStatus, Cell, DetachedResult
 
 # BatchProgress and BatchTestResult are re-exported: callers import them from here.
@@ -26,19 +28,14 @@ from wtb_core.batch.progress import BatchProgress as BatchProgress
 from wtb_core.batch.progress import CancelWatch, ProgressTracker
 from wtb_core.batch.results import BatchTestResult as BatchTestResult
 from wtb_core.batch.results import batch_row
-from wtb_core.batch.scoring import (
-    Evaluator,
-    combination_label,
-    split_combination,
-)
+from wtb_core.batch.scoring import Evaluator
 from wtb_core.config import StackConfig
 from wtb_core.domain.models import ExecutionStatus, TestCase
 from wtb_core.engine.records import owner_alive
 from wtb_core.errors import BatchNotFoundError, ConfigurationError, InvalidStateError
-from wtb_core.loading import import_reference
 from wtb_core.ports import FileTracker
 from wtb_core.ports.batch_runner import BatchJob
-from wtb_core.project import WorkflowProject, callable_reference
+from wtb_core.project import WorkflowProject
 from wtb_core.registry import PluginRegistry
 from wtb_core.storage.database import utcnow
 from wtb_core.storage.metadata import MetadataStore
@@ -122,8 +119,8 @@ class BatchService:
         arguments.callback("on_progress", on_progress)
         arguments.flag("keep_workspaces", keep_workspaces)
         proj = self._projects.get(project)
-        matrix = self._check_matrix(proj, entries)
-        resolved, specs = self._resolve_evaluators(chosen)
+        matrix = arguments.project_matrix(proj, entries)
+        resolved, specs = resolve_evaluators(self._registry, chosen)
         runner_name = self._runner_name(proj, runner)
         now = utcnow()
         record = BatchRecord(
@@ -187,9 +184,9 @@ class BatchService:
         proj = self._projects.get(record.project)
         cases = [TestCase.model_validate(case) for case in record.cases]
         resolved = (
-            self._resolve_evaluators(chosen)[0]
+            resolve_evaluators(self._registry, chosen)[0]
             if chosen is not None
-            else self._restore_evaluators(record)
+            else restore_evaluators(self._registry, record)
         )
         runner_name = runner or record.runner
         self._registry.get("batch_runner", runner_name)
@@ -228,7 +225,7 @@ class BatchService:
         self._metadata.update_batch(batch_id, status=BatchStatus.CANCELLED.value)
         return self.get(batch_id)
 
-    # -- reading -------------------------------------------------------------------------
+    # -- reading (``list`` hides the builtin in this class: below, ``builtins.list``) ------
 
     def get(self, batch_id: str) -> BatchTestResult:
         record = self._fetch_record(batch_id)
@@ -240,7 +237,7 @@ class BatchService:
             for record in self._metadata.list_batches(project)
         ]
 
-    def _fetch_rows(self, record: BatchRecord) -> list[BatchRow]:
+    def _fetch_rows(self, record: BatchRecord) -> builtins.list[BatchRow]:
         """The batch's stored rows."""
         return [batch_row(r, record.matrix) for r in self._metadata.batch_rows(record.id)]
 
@@ -250,8 +247,8 @@ class BatchService:
         self,
         record: BatchRecord,
         project: WorkflowProject,
-        cases: list[TestCase],
-        cells: list[Cell],
+        cases: builtins.list[TestCase],
+        cells: builtins.list[Cell],
         evaluators: dict[str, Evaluator],
         runner_name: str,
         parallelism: int | None,
@@ -333,79 +330,27 @@ class BatchService:
 
     # -- checks --------------------------------------------------------------------------
 
-    def _check_matrix(
-        self, project: WorkflowProject, matrix: list[dict[str, str]]
-    ) -> list[dict[str, str]]:
-        """The matrix (already of the right shape, ``arguments.matrix``) with every variant
-        known to the project and no combination twice."""
-        labels: dict[str, int] = {}
-        for i, combination in enumerate(matrix):
-            project.resolve_variants(*split_combination(combination))
-            label = combination_label(combination)
-            if label in labels:
-                raise ConfigurationError(
-                    f"variant_matrix[{i}] is the same combination as variant_matrix"
-                    f"[{labels[label]}] ({label}); remove one of them"
-                )
-            labels[label] = i
-        return matrix
-
-    def _resolve_evaluators(
-        self, evaluators: Iterable[str | Evaluator]
-    ) -> tuple[dict[str, Evaluator], list[dict[str, Any]]]:
-        """The evaluators by metric name, and how to find each again on resume."""
-        resolved: dict[str, Evaluator] = {}
-        specs: list[dict[str, Any]] = []
-        for evaluator in evaluators:
-            if isinstance(evaluator, str):
-                name, func = evaluator, self._registry.evaluator(evaluator)
-                spec = {"name": name, "registered": name, "ref": None}
-            elif callable(evaluator):
-                name, func = getattr(evaluator, "__name__", type(evaluator).__name__), evaluator
-                spec = {"name": name, "registered": None, "ref": callable_reference(evaluator)}
-            else:
-                raise ConfigurationError(
-                    f"evaluator {evaluator!r} is neither a registered name nor a callable "
-                    "(case, outcome) -> float | bool | dict"
-                )
-            if name in resolved:
-                raise ConfigurationError(f"evaluator {name!r} is given twice")
-            resolved[name] = func
-            specs.append(spec)
-        return resolved, specs
-
-    def _restore_evaluators(self, record: BatchRecord) -> dict[str, Evaluator]:
-        resolved: dict[str, Evaluator] = {}
-        for spec in record.evaluators:
-            if spec.get("registered"):
-                resolved[spec["name"]] = self._registry.evaluator(spec["registered"])
-            elif spec.get("ref"):
-                resolved[spec["name"]] = import_reference(
-                    spec["ref"], f"evaluator {spec['name']!r}"
-                )
-            else:
-                raise ConfigurationError(
-                    f"batch {record.id} used evaluator {spec['name']!r}, a callable that cannot "
-                    "be imported again: pass evaluators=[...] to resume_batch"
-                )
-        return resolved
-
     def _runner_name(self, project: WorkflowProject, runner: str | None) -> str:
-        name = runner or project.execution.batch_executor or self._config.batch_runner
-        self._registry.get("batch_runner", name)
+        """The runner a new batch uses: ``runner=``, else the project's ``batch_executor``,
+        else the stack's ``batch_runner``; an unknown one names the setting to fix."""
+        executor = project.execution.batch_executor
+        name = runner or executor or self._config.batch_runner
+        from_project = not runner and bool(executor)
+        setting = f"batch_executor of project {project.name!r}" if from_project else None
+        self._registry.get("batch_runner", name, setting=setting)
         return name
 
     def _fetch_record(self, batch_id: str) -> BatchRecord:
         record = self._metadata.get_batch(batch_id)
         if record is None:
-            raise BatchNotFoundError(
-                f"batch {batch_id!r} does not exist; list batches with bench.list_batches() "
-                "or `wtb batches`"
-            )
+            raise _not_found(batch_id)
         return record
 
     def _stored_status(self, batch_id: str) -> BatchStatus:
-        return BatchStatus(self._metadata.batch_status(batch_id))
+        status = self._metadata.batch_status(batch_id)
+        if status is None:
+            raise _not_found(batch_id)
+        return BatchStatus(status)
 
     def _status(self, record: BatchRecord) -> BatchStatus:
         status = BatchStatus(record.status)
@@ -416,6 +361,13 @@ class BatchService:
         ):
             return BatchStatus.INTERRUPTED
         return status
+
+
+def _not_found(batch_id: str) -> BatchNotFoundError:
+    return BatchNotFoundError(
+        f"batch {batch_id!r} does not exist; list batches with bench.list_batches() "
+        "or `wtb batches`"
+    )
 
 
 def _check_stored(record: BatchRecord, parallelism: int | None) -> None:

@@ -98,10 +98,11 @@ class SqliteCheckpointStore(SaverCheckpointStore):
         from wtb_core.serde import strict_serializer
 
         serde = strict_serializer(config.serde_allowlist)
-        super().__init__(open_sqlite_saver(str(self.path), serde, guarded=True))
+        self._sqlite = open_sqlite_saver(str(self.path), serde, guarded=True)
+        super().__init__(self._sqlite)
 
     def close(self) -> None:
-        self.saver.conn.close()
+        self._sqlite.conn.close()
 
 
 @hookimpl

@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from wtb_core.domain.models import ExecutionResult, TestCase
 from wtb_core.hookspecs import EvaluatorRegister, hookimpl
 
+if TYPE_CHECKING:
+    from wtb_core.ports.evaluator import Evaluator, EvaluatorFactory
 
-def _all(case: TestCase, outcome: ExecutionResult, matches) -> float | None:
+
+def _all(
+    case: TestCase, outcome: ExecutionResult, matches: Callable[[Any, Any], bool]
+) -> float | None:
     if not case.expected:
         return None
     state = outcome.state
@@ -69,7 +75,12 @@ def latency(case: TestCase, outcome: ExecutionResult) -> float:
     return outcome.duration_ms
 
 
+def _factory(evaluator: Evaluator) -> EvaluatorFactory:
+    """A factory handing out ``evaluator`` itself (the builtins keep no state)."""
+    return lambda: evaluator
+
+
 @hookimpl
 def wtb_register_evaluators(register: EvaluatorRegister) -> None:
     for evaluator in (exact_match, contains, regex, json_match, latency):
-        register(evaluator.__name__, lambda evaluator=evaluator: evaluator)
+        register(evaluator.__name__, _factory(evaluator))

@@ -24,7 +24,7 @@ get the same treatment as the console script.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -58,10 +58,13 @@ def error_line(exc: BaseException) -> str:
     return "error: " + " ".join(str(exc).splitlines())
 
 
-try:  # recent typer vendors click as typer._click
+if TYPE_CHECKING:  # the typer this project is checked with vendors click
     from typer._click import exceptions as click_exceptions
-except ImportError:  # pragma: no cover - older typer runs on click itself
-    from click import exceptions as click_exceptions
+else:
+    try:  # recent typer vendors click as typer._click
+        from typer._click import exceptions as click_exceptions
+    except ImportError:  # pragma: no cover - older typer runs on click itself
+        from click import exceptions as click_exceptions
 
 
 def usage_error(exc: click_exceptions.UsageError) -> CommandLineError:
@@ -71,7 +74,8 @@ def usage_error(exc: click_exceptions.UsageError) -> CommandLineError:
 
     message = exc.format_message().strip().rstrip(".")
     if isinstance(exc.__cause__, ValidationError):  # typer checked the value with pydantic
-        given = next(iter(exc.__cause__.errors()), {}).get("input")
+        errors = exc.__cause__.errors()
+        given = errors[0].get("input") if errors else None
         if given is not None:
             message += f" (got {given})"
     command = exc.ctx.command_path if exc.ctx is not None else "wtb"
@@ -96,18 +100,20 @@ class _Group(TyperGroup):
 
     def main(
         self,
-        args: Any = None,
+        args: Sequence[str] | None = None,
         prog_name: str | None = None,
         complete_var: str | None = None,
         standalone_mode: bool = True,
+        windows_expand_args: bool = True,
         **extra: Any,
     ) -> Any:
         """Run the command line and exit; with ``standalone_mode=False``, click's own
         non-standalone behaviour (errors raised, the exit code returned)."""
+        options: dict[str, Any] = {"windows_expand_args": windows_expand_args, **extra}
         if not standalone_mode:
-            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **options)
         try:
-            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **options)
         except click_exceptions.UsageError as exc:
             if type(exc).__name__ == "NoArgsIsHelpError":
                 if exc.format_message().strip():  # rich has printed it already otherwise

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from wtb_core.cli.common import CommandLineError
 
@@ -135,6 +135,12 @@ def resolve_evaluators(names: list[str] | None, cases: list[TestCase]) -> list[A
     return [import_reference(n, "--evaluator") if ":" in n else n for n in names]
 
 
+@overload
+def parse_baseline(text: str) -> str | dict[str, str]: ...
+@overload
+def parse_baseline(text: None) -> None: ...
+@overload
+def parse_baseline(text: str | None) -> str | dict[str, str] | None: ...
 def parse_baseline(text: str | None) -> str | dict[str, str] | None:
     """``--baseline``: a combination's label (``retriever=bm25``), or its matrix entry as a
     YAML/JSON mapping (``{retriever: bm25}``)."""

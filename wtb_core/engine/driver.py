@@ -228,9 +228,7 @@ class ExecutionDriver:
         )
 
     def _drive(self, request: RunRequest, graph_input: Any, control: Control) -> RunOutcome:
-        config: dict[str, Any] = thread_config(
-            request.thread_id, request.head if request.address_head else None
-        )
+        config = thread_config(request.thread_id, request.head if request.address_head else None)
         config["recursion_limit"] = request.recursion_limit
         options: dict[str, Any] = {
             "stream_mode": ["checkpoints", "tasks"],

@@ -31,7 +31,7 @@ from wtb_core.serde import allow_graph_types
 class GraphTemplate:
     """A user's graph as WTB keeps it: the builder plus the compile options it came with."""
 
-    builder: StateGraph
+    builder: StateGraph[Any]
     compile_options: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -63,7 +63,7 @@ def _node_list(nodes: Any) -> Any:
     return nodes if nodes == "*" else list(nodes or [])
 
 
-def copy_builder(builder: StateGraph) -> StateGraph:
+def copy_builder(builder: StateGraph[Any]) -> StateGraph[Any]:
     """A copy of ``builder`` that compiling (and node swapping) cannot leak back from."""
     new = copy.copy(builder)
     new.nodes = {name: copy.copy(spec) for name, spec in builder.nodes.items()}
@@ -82,7 +82,7 @@ def build_graph(
     replacements: Mapping[str, Any],
     checkpointer: Any,
     wrap: Callable[[str, Any], Any] | None = None,
-) -> CompiledStateGraph:
+) -> CompiledStateGraph[Any]:
     """Compile a copy of ``template`` with ``replacements`` (callables or Runnables, as
     ``StateGraph.add_node`` takes) swapped in.
 
@@ -113,9 +113,25 @@ def _callable_of(runnable: Any) -> Any:
     return getattr(runnable, "func", None)
 
 
-def swap_node(builder: StateGraph, node: str, func: Any) -> None:
+def swap_node(builder: StateGraph[Any], node: str, func: Any) -> None:
     """Replace a node's callable in ``builder`` (a copy: ``copy_builder``), keeping its spec
     (schema, retry, cache, destinations)."""
     spec = builder.nodes.pop(node)
     builder.add_node(node, func)  # LangGraph's own coercion of a callable into a node
     builder.nodes[node] = dataclasses.replace(spec, runnable=builder.nodes[node].runnable)
+
+
+def with_nodes(
+    template: GraphTemplate, implementations: Mapping[str, Callable[..., Any]]
+) -> GraphTemplate:
+    """A copy of ``template`` whose nodes in ``implementations`` run those callables.
+
+    Each swapped node keeps its spec (schemas, retry, cache, destinations); ``template``
+    itself is left untouched.
+    """
+    if not implementations:
+        return template
+    builder = copy_builder(template.builder)
+    for node, func in implementations.items():
+        swap_node(builder, node, func)
+    return GraphTemplate(builder, dict(template.compile_options))

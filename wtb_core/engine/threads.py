@@ -16,10 +16,13 @@ from typing import TYPE_CHECKING, Any
 from wtb_core.errors import CheckpointNotFoundError
 
 if TYPE_CHECKING:  # LangGraph is imported by whoever builds a saver, not by this module
+    from langchain_core.runnables import RunnableConfig
     from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 
+    Saver = BaseCheckpointSaver[Any]
 
-def thread_config(thread_id: str, checkpoint_id: str | None = None, ns: str = "") -> dict[str, Any]:
+
+def thread_config(thread_id: str, checkpoint_id: str | None = None, ns: str = "") -> RunnableConfig:
     """A LangGraph config addressing a thread (and optionally one checkpoint of it)."""
     configurable: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ns}
     if checkpoint_id is not None:
@@ -33,16 +36,14 @@ def _parent_id(tup: CheckpointTuple) -> str | None:
     return tup.parent_config["configurable"].get("checkpoint_id")
 
 
-def _root_tuples(saver: BaseCheckpointSaver, thread_id: str) -> dict[str, CheckpointTuple]:
+def _root_tuples(saver: Saver, thread_id: str) -> dict[str, CheckpointTuple]:
     return {
         tup.config["configurable"]["checkpoint_id"]: tup
         for tup in saver.list(thread_config(thread_id))
     }
 
 
-def lineage(
-    saver: BaseCheckpointSaver, thread_id: str, checkpoint_id: str
-) -> list[CheckpointTuple]:
+def lineage(saver: Saver, thread_id: str, checkpoint_id: str) -> list[CheckpointTuple]:
     """The root-namespace checkpoint ``checkpoint_id`` and its ancestors, oldest first."""
     return _chain(_root_tuples(saver, thread_id), thread_id, checkpoint_id)
 
@@ -65,7 +66,7 @@ def _chain(
 
 
 def copy_lineage(
-    saver: BaseCheckpointSaver, source_thread_id: str, target_thread_id: str, checkpoint_id: str
+    saver: Saver, source_thread_id: str, target_thread_id: str, checkpoint_id: str
 ) -> None:
     """Copy ``checkpoint_id``'s lineage (with writes and subgraph checkpoints) to another thread.
 
@@ -91,9 +92,7 @@ def copy_lineage(
         put_tuple(saver, target_thread_id, tup, keep_writes)
 
 
-def put_tuple(
-    saver: BaseCheckpointSaver, target_thread_id: str, tup: CheckpointTuple, keep_writes: bool
-) -> None:
+def put_tuple(saver: Saver, target_thread_id: str, tup: CheckpointTuple, keep_writes: bool) -> None:
     """Write ``tup`` (same id, parent link and namespace) into another thread, with its
     pending writes when ``keep_writes``."""
     ns = tup.config["configurable"].get("checkpoint_ns", "")
@@ -116,11 +115,11 @@ class SaverCheckpointStore:
 
     name = "saver"
 
-    def __init__(self, saver: BaseCheckpointSaver) -> None:
+    def __init__(self, saver: Saver) -> None:
         self._saver = saver
 
     @property
-    def saver(self) -> BaseCheckpointSaver:
+    def saver(self) -> Saver:
         return self._saver
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str, checkpoint_id: str) -> None:

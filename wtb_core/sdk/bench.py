@@ -59,7 +59,7 @@ class WTBTestBench:
         """``workspace`` is the directory executions run in and tracked paths are relative
         to (default: the current directory)."""
         if config is None:
-            config = StackConfig(**({"data_dir": Path(data_dir)} if data_dir is not None else {}))
+            config = StackConfig() if data_dir is None else StackConfig(data_dir=Path(data_dir))
         elif data_dir is not None:
             config = config.model_copy(update={"data_dir": Path(data_dir)})
         self.config = config

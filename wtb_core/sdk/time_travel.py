@@ -65,7 +65,7 @@ def apply_update(
             f"{type(exc).__name__}: {exc}. Pass values of the type the state schema and "
             "its reducers expect"
         ) from exc
-    new_head = config["configurable"]["checkpoint_id"]
+    new_head = str(config["configurable"]["checkpoint_id"])
     ledger.publish(
         row,
         EventType.STATE_UPDATED,
@@ -156,16 +156,18 @@ class TimeTravelService(LedgerService):
         store.copy_thread(source.thread_id, row.thread_id, checkpoint_id)
         try:
             tracked_source = self._workspaces.tracked(proj, source)
-            if tracked_source is not None:
+            tracked_fork = self._workspaces.tracked(proj, row)
+            if tracked_source is not None and tracked_fork is not None:
                 chain = lineage(store.saver, row.thread_id, checkpoint_id)
                 self._file_tracker.link_fork(
                     tracked_source,
-                    self._workspaces.tracked(proj, row),
+                    tracked_fork,
                     [tup.config["configurable"]["checkpoint_id"] for tup in chain],
                 )
+            head = checkpoint_id
             if updates:
-                row.head_checkpoint_id = apply_update(ledger, graph, row, updates, as_node)
-            snapshot = snapshot_at(graph, row.thread_id, row.head_checkpoint_id)
+                head = row.head_checkpoint_id = apply_update(ledger, graph, row, updates, as_node)
+            snapshot = snapshot_at(graph, row.thread_id, head)
         except BaseException:
             store.delete_thread(row.thread_id)
             raise

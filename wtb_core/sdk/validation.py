@@ -66,7 +66,7 @@ def validate_model_fields(schema: Any, values: Mapping[str, Any]) -> None:
         return
     for key, value in values.items():
         field = schema.model_fields.get(key)
-        if field is None:
+        if field is None or field.annotation is None:
             continue
         try:
             TypeAdapter(field.annotation).validate_python(value)

@@ -36,8 +36,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from typing import cast as typed
 
-from sqlalchemy import Text, cast, delete, insert, literal, select, update
+from sqlalchemy import Table, Text, cast, delete, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 
 from wtb_core.errors import StorageError
@@ -54,9 +55,9 @@ FRESHEN = timedelta(minutes=10)
 BATCH = 500
 """Ids per ``IN (…)`` list."""
 
-_COMMITS = FileCommitRecord.__table__
-_CHUNKS = FileChunkRecord.__table__
-_LINKS = FileSnapshotRecord.__table__
+_COMMITS = typed(Table, FileCommitRecord.__table__)
+_CHUNKS = typed(Table, FileChunkRecord.__table__)
+_LINKS = typed(Table, FileSnapshotRecord.__table__)
 
 
 def entry_json(path: str, entry: Entry) -> str:
@@ -324,7 +325,9 @@ def _store_chunks(
     if stale and _mark_used(connection, _CHUNKS, stale, now) < len(stale):
         for i in stale:  # a garbage collection deleted some since we looked
             stored.pop(i)
-    total, new, seen = 0, [], set()
+    total = 0
+    new: list[tuple[Chunk, int]] = []
+    seen: set[str] = set()
     for c in chunks:
         if c.id in stored:
             total += stored[c.id][1]
@@ -334,7 +337,7 @@ def _store_chunks(
         if c.id not in seen:
             seen.add(c.id)
             new.append((c, size))
-    for i in range(0, len(new), 100):
+    for start in range(0, len(new), 100):
         connection.execute(
             insert_ignoring_duplicates(connection, _CHUNKS).values(
                 [
@@ -345,7 +348,7 @@ def _store_chunks(
                         "total_bytes": size,
                         "used_at": now,
                     }
-                    for c, size in new[i : i + 100]
+                    for c, size in new[start : start + 100]
                 ]
             )
         )

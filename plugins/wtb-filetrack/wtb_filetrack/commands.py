@@ -10,7 +10,7 @@ work whatever ``WTB_FILE_TRACKER`` the command line runs with.
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -59,7 +59,7 @@ def list_snapshots(ctx: typer.Context, execution_id: ExecArg, as_json: JsonFlag 
     s.show(rows, lambda: _snapshots_table(execution_id, rows))
 
 
-def _snapshots_table(execution_id: str, rows: list[dict]) -> Table:
+def _snapshots_table(execution_id: str, rows: list[dict[str, Any]]) -> Table:
     table = Table(title=f"{len(rows)} file snapshots of {execution_id}", title_justify="left")
     for column in ("checkpoint", "commit"):
         table.add_column(column, no_wrap=True)

@@ -213,7 +213,8 @@ def _current_digest(
 ) -> str:
     cached = cache.get(path, st)
     if cached is not None:
-        return cached.entry["hash"]
+        known: str = cached.entry["hash"]
+        return known
     digest = hash_file(os.path.join(workspace, path))
     entry = file_entry(digest, st.st_size, st.st_mode & PERMISSIONS)
     cache.record(path, st, entry, fragment(path, entry), started_ns)

@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import psycopg
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
 from langgraph.checkpoint.postgres import PostgresSaver
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -43,7 +50,7 @@ def _blobbed_non_finite(checkpoint: Any, serde: Any) -> Any:
 class PooledPostgresSaver(PostgresSaver):
     """A ``PostgresSaver`` over a ``psycopg_pool.ConnectionPool``."""
 
-    def __init__(self, pool: ConnectionPool, **kwargs: Any) -> None:
+    def __init__(self, pool: ConnectionPool[psycopg.Connection[DictRow]], **kwargs: Any) -> None:
         super().__init__(pool, **kwargs)
         self.pool = pool
 
@@ -82,15 +89,27 @@ class PooledPostgresSaver(PostgresSaver):
                     f"the PostgreSQL checkpoint store failed twice: {type(exc).__name__}: {exc}"
                 ) from exc
 
-    def put(self, config, checkpoint, metadata, new_versions):
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
         checkpoint = _blobbed_non_finite(checkpoint, self.serde)
-        parent = super()
-        return self._retry(lambda: parent.put(config, checkpoint, metadata, new_versions))
+        put = super().put
+        return self._retry(lambda: put(config, checkpoint, metadata, new_versions))
 
-    def put_writes(self, config, writes, task_id, task_path=""):
-        parent = super()
-        return self._retry(lambda: parent.put_writes(config, writes, task_id, task_path))
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        put_writes = super().put_writes
+        return self._retry(lambda: put_writes(config, writes, task_id, task_path))
 
-    def get_tuple(self, config):
-        parent = super()
-        return self._retry(lambda: parent.get_tuple(config))
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        get_tuple = super().get_tuple
+        return self._retry(lambda: get_tuple(config))

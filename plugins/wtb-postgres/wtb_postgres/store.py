@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import psycopg
+from psycopg.rows import DictRow
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from wtb_core import CheckpointNotFoundError, StackConfig, StorageError
@@ -76,7 +77,7 @@ class PostgresCheckpointStore:
     def __init__(self, config: StackConfig) -> None:
         url = libpq_url(config.database_url)
         self.server = describe(url)
-        self.pool = ConnectionPool(
+        self.pool: ConnectionPool[psycopg.Connection[DictRow]] = ConnectionPool(
             url,
             min_size=1,
             max_size=config.pool_size,
@@ -112,14 +113,14 @@ class PostgresCheckpointStore:
         """Copy a checkpoint's lineage with set-based SQL in one transaction (see the port)."""
         params = {"src": source_thread_id, "dst": target_thread_id, "cp": checkpoint_id}
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-            ids = cur.execute(_LINEAGE, params).fetchone()["ids"]
+            ids = _only_row(cur.execute(_LINEAGE, params))["ids"]
             if not ids:
                 raise CheckpointNotFoundError(
                     f"checkpoint {checkpoint_id!r} is not in thread {source_thread_id!r}; list "
                     "the execution's checkpoints (bench.get_checkpoints / wtb checkpoints EXEC)"
                 )
             params["ids"] = ids
-            params["continued"] = cur.execute(_CONTINUED, params).fetchone()["continued"]
+            params["continued"] = _only_row(cur.execute(_CONTINUED, params))["continued"]
             for statement in (_COPY_CHECKPOINTS, _COPY_BLOBS, _COPY_WRITES):
                 cur.execute(statement, params)
 
@@ -128,6 +129,13 @@ class PostgresCheckpointStore:
 
     def close(self) -> None:
         self.pool.close()
+
+
+def _only_row(cur: psycopg.Cursor[DictRow]) -> DictRow:
+    """The row of a query that always has exactly one (an aggregate: array_agg, EXISTS)."""
+    row = cur.fetchone()
+    assert row is not None, "an aggregate query returns one row"
+    return row
 
 
 def _reason(url: str) -> str:

@@ -29,7 +29,8 @@ class SharedJob:
     evaluators: dict[str, Any]
 
 
-@ray.remote(num_cpus=0, max_concurrency=4)
+# ray's typed overloads of remote(...) list task options only, not an actor's max_concurrency
+@ray.remote(num_cpus=0, max_concurrency=4)  # type: ignore[call-overload]
 class CellActor:
     """Runs cells for the driver, batch after batch (starting one costs seconds: a new
     process imports LangGraph and loads plugins); ``cancel`` stops it starting more."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import ray
@@ -53,9 +54,15 @@ def _local_runtime_env() -> dict[str, Any]:
     return {"env_vars": {"PYTHONPATH": os.pathsep.join(paths), **settings}}
 
 
+def _alive_nodes() -> list[dict[str, Any]]:
+    """The cluster's alive nodes, as ``ray.nodes()`` describes them."""
+    nodes: Callable[[], list[dict[str, Any]]] = ray.nodes  # ray leaves it unannotated
+    return [node for node in nodes() if node.get("Alive")]
+
+
 def cluster_nodes() -> int:
     """How many alive nodes the cluster has."""
-    return sum(1 for node in ray.nodes() if node.get("Alive"))
+    return len(_alive_nodes())
 
 
 def check_satisfiable(node: str, options: dict[str, Any]) -> None:
@@ -68,7 +75,7 @@ def check_satisfiable(node: str, options: dict[str, Any]) -> None:
         **options.get("resources", {}),
     }
     wanted = {k: v for k, v in wanted.items() if v}
-    nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
+    nodes = [n["Resources"] for n in _alive_nodes()]
     if any(all(have.get(k, 0) >= v for k, v in wanted.items()) for have in nodes):
         return
     largest = {k: max((have.get(k, 0) for have in nodes), default=0) for k in wanted}

@@ -17,7 +17,9 @@ def _call(func: Callable[..., Any], state: Any) -> Any:
     return func(state)
 
 
-def as_ray_task(node: str, func: Callable[..., Any], options: dict[str, Any]) -> Callable:
+def as_ray_task(
+    node: str, func: Callable[..., Any], options: dict[str, Any]
+) -> Callable[[Any], Any]:
     """``func`` run as a Ray task with ``options``; the caller waits for its result.
 
     The node receives only its state (no LangGraph config / runtime injection), so a node

@@ -17,9 +17,13 @@ def resources_for(
     if variant is not None:
         chosen = project.node_variant(node, variant)
         if chosen is not None and chosen.resources is not None:
-            return chosen.resources
+            own: NodeResourceConfig = chosen.resources
+            return own
     execution = project.execution
-    return execution.node_resources.get(node) or execution.default_node_resources
+    found: NodeResourceConfig | None = (
+        execution.node_resources.get(node) or execution.default_node_resources
+    )
+    return found
 
 
 def runtime_env(env: EnvSpec) -> dict[str, Any]:

@@ -17,11 +17,13 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import Any, cast
 
 import ray
 from ray import cloudpickle  # the serializer Ray itself uses
+from ray.actor import ActorClass
 from ray.exceptions import GetTimeoutError, RayActorError, WorkerCrashedError
 
 from wtb_core import ConfigurationError, ExecutionStatus, StackConfig
@@ -103,8 +105,10 @@ class RayBatchRunner:
                 ready, _ = ray.wait(list(streams), num_returns=1, timeout=WAIT_S)
                 for stream in ready:
                     actor, left = streams[stream]
+                    # a streaming call's ObjectRefGenerator, which ray's stubs leave untyped
+                    refs = cast("Iterator[ray.ObjectRef[DetachedResult]]", stream)
                     try:
-                        result: DetachedResult = ray.get(next(stream))
+                        result = ray.get(next(refs))
                     except StopIteration:
                         del streams[stream]
                         continue
@@ -159,7 +163,9 @@ _ACTORS = _ActorCache()
 
 
 def _start_actor(config: StackConfig) -> Any:
-    actor = CellActor.options(scheduling_strategy="SPREAD").remote(config)
+    # @ray.remote made CellActor an ActorClass; mypy keeps a decorated class's own type
+    actor_class = cast("ActorClass[CellActor]", CellActor)
+    actor: Any = actor_class.options(scheduling_strategy="SPREAD").remote(config)
     try:
         ray.get(actor.ready.remote(), timeout=ACTOR_START_S)
     except GetTimeoutError as exc:
@@ -189,14 +195,15 @@ def _pickle_unimportable_by_value(job: BatchJob) -> None:
     """Code from ``__main__`` or from a module workers cannot import by name (a test file
     loaded by path) is shipped by value."""
     functions = [*job.project.callables(), *job.evaluators.values()]
+    register: Callable[[ModuleType], None] = cloudpickle.register_pickle_by_value  # unannotated
     for func in functions:
         name = getattr(func, "__module__", None)
         module = sys.modules.get(name or "")
-        if module is None or name == "__main__":
+        if name is None or module is None or name == "__main__":
             continue
         try:
             importable = importlib.util.find_spec(name) is not None
         except (ImportError, ValueError):
             importable = False
         if not importable:
-            cloudpickle.register_pickle_by_value(module)
+            register(module)
