@@ -38,9 +38,9 @@ def _node(name: str):
     return node
 
 
-def chain() -> StateGraph:
+def chain(length: int = NODES) -> StateGraph:
     builder = StateGraph(ChainState)
-    names = [f"n{i}" for i in range(NODES)]
+    names = [f"n{i}" for i in range(length)]
     for name in names:
         builder.add_node(name, _node(name))
     builder.add_edge(START, names[0])

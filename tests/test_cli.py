@@ -236,6 +236,7 @@ def test_demo_runs_on_a_fresh_and_on_a_reused_data_dir(wtb: Invoke, tmp_path: Pa
     out = ok(wtb("demo", "--data-dir", str(tmp_path / "demo"))).stdout
     assert "rollback" in out and "fork" in out
     assert "same answer" in out
+    assert f"wtb --data-dir {tmp_path / 'demo'} serve" in out.replace("\n", "")
     summary = as_json(wtb, "demo", "--data-dir", str(tmp_path / "demo"))
     assert summary["same_answer"] is True
     assert summary["replayed_answer"] == summary["answer"]

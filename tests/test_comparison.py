@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -339,9 +340,9 @@ def test_no_rows_and_bad_options():
         and empty.paired == []
     )
     assert str(empty) == "no rows\n"
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigurationError, match=re.escape("confidence must be in (0, 1)")):
         compare([], confidence=1.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigurationError, match="resamples must be at least 1"):
         compare([], resamples=0)
 
 

@@ -287,3 +287,15 @@ def test_list_executions_by_the_variants_they_ran(bench):
     found = bench.list_executions(variant_config={"generate": "echo"})
     assert [r.execution_id for r in found] == [echoed.execution_id]
     assert plain.variant_config == {} and found[0].variant_config == {"generate": "echo"}
+
+
+def test_a_run_can_be_given_its_execution_id_once(bench):
+    project = register(bench, workflows.linear)
+    result = bench.run(project, {"query": "q"}, execution_id="thread-1")
+    assert result.execution_id == "thread-1"
+    assert bench.get_execution("thread-1").status is ExecutionStatus.COMPLETED
+    with pytest.raises(InvalidStateError, match="exists already"):
+        bench.run(project, {"query": "again"}, execution_id="thread-1")
+    with pytest.raises(InvalidStateError, match="not valid"):
+        bench.run(project, {"query": "q"}, execution_id="../etc")
+    assert [e.execution_id for e in bench.list_executions()] == ["thread-1"]

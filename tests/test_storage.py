@@ -8,7 +8,7 @@ from sqlalchemy import insert, inspect
 
 from wtb_core.storage.database import Database
 from wtb_core.storage.metadata import MetadataStore
-from wtb_core.storage.tables import ExecutionRow
+from wtb_core.storage.tables import ExecutionRecord
 
 
 def _values(execution_id: str) -> dict:
@@ -41,21 +41,23 @@ def _values(execution_id: str) -> dict:
 def _read(store: MetadataStore, execution_id: str) -> dict:
     row = store.get_execution(execution_id)
     skip = {"id", "thread_id"}  # both embed the execution id
-    return {c.key: getattr(row, c.key) for c in ExecutionRow.__table__.columns if c.key not in skip}
+    return {
+        c.key: getattr(row, c.key) for c in ExecutionRecord.__table__.columns if c.key not in skip
+    }
 
 
 def test_fast_path_rows_read_back_exactly_like_sqlalchemy_rows(tmp_path):
     db = Database(f"sqlite:///{tmp_path / 'm.sqlite'}")
     db.migrate()
     store = MetadataStore(db)
-    store.create_execution(ExecutionRow(**_values("fast")))
+    store.create_execution(ExecutionRecord(**_values("fast")))
     with db.transaction() as session:  # the plain SQLAlchemy path
-        session.execute(insert(ExecutionRow.__table__), _values("orm"))
+        session.execute(insert(ExecutionRecord.__table__), _values("orm"))
     assert _read(store, "fast") == _read(store, "orm")
 
     change = {"status": "completed", "state": {"answer": "done"}, "error": "E: x"}
     store.update_execution("fast", change)
-    store.create_execution(ExecutionRow(**_values("fast")))  # same id again: ignored
+    store.create_execution(ExecutionRecord(**_values("fast")))  # same id again: ignored
     fast = _read(store, "fast")
     assert fast["status"] == "completed" and fast["state"] == {"answer": "done"}
     assert fast["initial_state"] == _values("x")["initial_state"]

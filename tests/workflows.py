@@ -311,3 +311,16 @@ def echo_answer(state: State) -> dict[str, Any]:
 def answer_is_long(case, outcome) -> float:
     """An importable custom evaluator."""
     return float(len(outcome.state.get("answer", "")) > 5)
+
+
+def dozing() -> StateGraph:
+    """Six nodes that sleep 0.4 s each: a run long enough to stop a server in the middle."""
+    builder = StateGraph(State)
+    names = [f"doze{i}" for i in range(6)]
+    for name in names:
+        builder.add_node(name, _nap(name, 0.4))
+    builder.add_edge(START, names[0])
+    for a, b in itertools.pairwise(names):
+        builder.add_edge(a, b)
+    builder.add_edge(names[-1], END)
+    return builder

@@ -11,7 +11,7 @@ it came from (``wtb.toml``, a ``WTB_*`` variable, an argument, the default), the
 and what is allowed; an unreadable ``wtb.toml`` names the file and the problem.
 
 The project-level models (``FileTrackingConfig``, ``EnvironmentConfig``,
-``ExecutionConfig`` …) follow the seeds' design documents.
+``ExecutionConfig`` …) are the blocks of a ``wtb_project.yaml`` (``wtb_core.project_yaml``).
 """
 
 from __future__ import annotations
@@ -167,8 +167,8 @@ class StackConfig(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The contract (API.md): arguments, then wtb.toml, then WTB_* variables.
-        toml = _TomlFile(settings_cls, toml_file=config_file_path())
+        # Precedence (the README's "Configuration"): arguments, then wtb.toml, then WTB_* variables.
+        toml = TomlTable(settings_cls, toml_file=config_file_path())
         return (init_settings, toml, env_settings)
 
     def metadata_url(self) -> str:
@@ -178,10 +178,34 @@ class StackConfig(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'wtb.sqlite').resolve()}"
 
 
-class _TomlFile(TomlConfigSettingsSource):
-    """``wtb.toml``: a file that cannot be read or parsed is an ``InvalidSettingError``."""
+TOML_TABLES = ("serve",)
+"""Tables of ``wtb.toml`` that hold another component's settings (``[serve]``: the server's
+``ServeSettings``); the top level is ``StackConfig``'s."""
+
+
+class TomlTable(TomlConfigSettingsSource):
+    """``wtb.toml``'s top level (``table=None``) or one of its ``TOML_TABLES``; a file that
+    cannot be read or parsed is an ``InvalidSettingError``."""
+
+    def __init__(
+        self, settings_cls: type[BaseSettings], toml_file: Path | None, table: str | None = None
+    ) -> None:
+        self._table = table  # read by _read_file, which the base class calls from __init__
+        super().__init__(settings_cls, toml_file=toml_file)
 
     def _read_file(self, file_path: Any) -> dict[str, Any]:
+        data = self._read_toml(file_path)
+        if self._table is None:
+            return {key: value for key, value in data.items() if key not in TOML_TABLES}
+        section = data.get(self._table, {})
+        if not isinstance(section, dict):
+            raise InvalidSettingError(
+                f"{file_path}: [{self._table}] must be a table of settings, not "
+                f"{type(section).__name__}"
+            )
+        return section
+
+    def _read_toml(self, file_path: Any) -> dict[str, Any]:
         try:
             return super()._read_file(file_path)
         except tomllib.TOMLDecodeError as exc:
@@ -351,7 +375,7 @@ class ExecutionConfig(BaseModel):
 
     ``batch_executor`` names the batch runner of the project's batches: any registered name
     (``sequential``, ``threadpool``, a plugin's such as ``ray``), checked when a batch starts
-    (an uninstalled one fails saying what to install). ``None`` (unlike the seeds' ``"ray"``)
+    (an uninstalled one fails saying what to install). ``None`` (the default)
     defers to the stack's ``batch_runner``, so a project runs unchanged on a machine without
     Ray.
     """

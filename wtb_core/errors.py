@@ -47,6 +47,12 @@ class InvalidStateError(WTBError):
     """The operation is not allowed in the execution's (or batch's) current status."""
 
 
+class InvalidInputError(InvalidStateError):
+    """A value given to an operation does not fit the graph: an unknown state key, node or
+    breakpoint, a value the state schema or a reducer refuses, a malformed id. (A kind of
+    ``InvalidStateError``, as it was before it had its own class; servers answer 422.)"""
+
+
 class StateSerializationError(WTBError):
     """A state value cannot be serialised by the checkpointer."""
 

@@ -1,4 +1,4 @@
-"""Loading a ``WorkflowProject`` from a ``wtb_project.yaml`` file (the seeds' Appendix A.2).
+"""Loading a ``WorkflowProject`` from a ``wtb_project.yaml`` file (the format below).
 
 ```yaml
 name: rag_pipeline                         # required
@@ -22,7 +22,7 @@ execution: {batch_executor: ray, ray: {address: auto}, node_resources: {}}
 ```
 
 The config blocks are the pydantic models of ``wtb_core.config``; besides their field
-names they accept the seeds' short keys (``paths``, ``default``, ``nodes``, ``variants``,
+names they accept short keys (``paths``, ``default``, ``nodes``, ``variants``,
 ``python``, ``ray``). Module references are imported with the YAML file's directory at the
 front of ``sys.path``. Unknown keys are refused. Every problem is a ``ProjectError`` reading
 ``<file>: <key path>: <problem>``.
@@ -281,7 +281,7 @@ class _Loader:
     # -- config blocks -----------------------------------------------------------------
 
     def _model(self, model: type[Model], value: Any, where: str) -> Model:
-        """Validate a block as ``model``, accepting the seeds' short keys."""
+        """Validate a block as ``model``, accepting the short keys (module docstring)."""
         values = dict(self._mapping(value, where))
         spelled = self._long_keys(model, values, where)
         if model is EnvironmentConfig:

@@ -51,6 +51,7 @@ from wtb_core.errors import PluginError, PluginNotFoundError
 from wtb_core.install_hints import install_command
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
     from typer import Typer
 
     from wtb_core.config import StackConfig
@@ -368,6 +369,10 @@ class PluginRegistry:
     def add_commands(self, cli: Typer) -> None:
         """Let every plugin add commands to the ``wtb`` app (``wtb_register_commands``)."""
         self.pm.hook.wtb_register_commands(cli=cli)
+
+    def add_routes(self, app: FastAPI) -> None:
+        """Let every plugin add routes to the server (``wtb_register_routes``)."""
+        self.pm.hook.wtb_register_routes(app=app)
 
     # -- description -------------------------------------------------------------------
 

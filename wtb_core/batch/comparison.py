@@ -59,6 +59,7 @@ from wtb_core.batch.stats import (
     wilson_interval,
 )
 from wtb_core.domain.models import ExecutionStatus
+from wtb_core.errors import ConfigurationError
 
 
 class MetricStats(BaseModel):
@@ -183,9 +184,9 @@ def compare(
     ``bounds`` declares a metric's ``(low, high)`` range (``None``: unbounded, even if its
     values lie in [0, 1]); the module docstring says how bounds choose the interval."""
     if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+        raise ConfigurationError(f"confidence must be in (0, 1), got {confidence}; pass e.g. 0.95")
     if resamples < 1:
-        raise ValueError(f"resamples must be at least 1, got {resamples}")
+        raise ConfigurationError(f"resamples must be at least 1, got {resamples}; pass e.g. 2000")
     declared = check_bounds(bounds or {})
     groups = _group(rows, lambda row: row.combination_index)
     if not groups:

@@ -35,7 +35,7 @@ from wtb_core.engine.threads import thread_config
 from wtb_core.project import WorkflowProject
 from wtb_core.registry import PluginRegistry
 from wtb_core.storage.database import utcnow
-from wtb_core.storage.tables import ExecutionRow
+from wtb_core.storage.tables import ExecutionRecord
 
 
 class DetachedExecutor:
@@ -126,7 +126,7 @@ class DetachedExecutor:
             created_at=started,
         )
         record.update(outcome_fields(outcome), duration_ms=outcome.duration_ms, updated_at=utcnow())
-        result = execution_result(ExecutionRow(**record))
+        result = execution_result(ExecutionRecord(**record))
         scores, errors = (
             score(case, result, evaluators)
             if result.status is ExecutionStatus.COMPLETED

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from wtb_core.batch.models import BatchRow, BatchStatus
+from wtb_core.domain.events import Event, EventType
 from wtb_core.domain.models import ExecutionStatus
 
 
@@ -82,3 +83,55 @@ class ProgressTracker:
             self._done += 1
             self._failed += row.status is not ExecutionStatus.COMPLETED
             self._report()
+
+
+class ProgressEvents:
+    """A batch's progress as events of the log (``batch:<id>`` on the server's stream):
+    ``batch_started``, a ``batch_progress`` per finished cell and ``batch_finished``, each
+    with ``{done, failed, total}`` of the whole batch (a resume counts the rows already
+    stored). They belong to no execution: ``execution_id`` is ``""``. Published by the
+    driver's thread only; ``publish=None`` publishes nothing."""
+
+    def __init__(
+        self,
+        publish: Callable[[Event], None] | None,
+        batch_id: str,
+        project: str,
+        total: int,
+        done: int = 0,
+        failed: int = 0,
+    ) -> None:
+        self._publish, self._batch_id, self._project = publish, batch_id, project
+        self._total, self._done, self._failed = total, done, failed
+
+    def _event(self, type_: EventType, message: str = "", **data: object) -> None:
+        if self._publish is None:
+            return
+        counts = {"done": self._done, "failed": self._failed, "total": self._total}
+        self._publish(
+            Event(
+                type=type_,
+                execution_id="",
+                project=self._project,
+                batch_id=self._batch_id,
+                message=message,
+                data={**counts, **data},
+            )
+        )
+
+    def started(self) -> None:
+        self._event(EventType.BATCH_STARTED)
+
+    def cell_finished(self, row: BatchRow) -> None:
+        self._done += 1
+        self._failed += row.status is not ExecutionStatus.COMPLETED
+        self._event(
+            EventType.BATCH_PROGRESS,
+            execution_id=row.execution_id,
+            status=row.status.value,
+            combination=row.combination_label,
+            case=row.case,
+        )
+
+    def finished(self, status: BatchStatus, error: str | None = None) -> None:
+        self._event(EventType.BATCH_FINISHED, error or "", status=status.value)

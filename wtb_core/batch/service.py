@@ -25,12 +25,14 @@ from wtb_core.batch.models import BatchRow, BatchStatus, Cell, DetachedResult
 
 # BatchProgress and BatchTestResult are re-exported: callers import them from here.
 from wtb_core.batch.progress import BatchProgress as BatchProgress
-from wtb_core.batch.progress import CancelWatch, ProgressTracker
+from wtb_core.batch.progress import CancelWatch, ProgressEvents, ProgressTracker
 from wtb_core.batch.results import BatchTestResult as BatchTestResult
 from wtb_core.batch.results import batch_row
-from wtb_core.batch.scoring import Evaluator
+from wtb_core.batch.scoring import Evaluator, combination_index, combination_label
 from wtb_core.config import StackConfig
+from wtb_core.domain.events import Event
 from wtb_core.domain.models import ExecutionStatus, TestCase
+from wtb_core.engine.events import in_batch
 from wtb_core.engine.records import owner_alive
 from wtb_core.errors import BatchNotFoundError, ConfigurationError, InvalidStateError
 from wtb_core.ports import FileTracker
@@ -60,7 +62,9 @@ class BatchService:
 
     ``executions`` runs the cells in this process; ``owner`` (``host:pid``) is recorded on
     the batches this process drives; ``workspace`` is the directory each cell's own
-    workspace is copied from when the project tracks files.
+    workspace is copied from when the project tracks files. With ``publish`` (the event
+    bus), the cells' events carry the batch's id and the batch publishes its progress
+    (``batch.progress.ProgressEvents``).
     """
 
     def __init__(
@@ -74,8 +78,10 @@ class BatchService:
         file_tracker: FileTracker,
         workspace: Path,
         owner: str,
+        publish: Callable[[Event], None] | None = None,
     ) -> None:
         self._metadata = metadata
+        self._publish = publish
         self._registry = registry
         self._config = config
         self._executions = executions
@@ -99,8 +105,14 @@ class BatchService:
         repetitions: int = 1,
         on_progress: Callable[[BatchProgress], None] | None = None,
         keep_workspaces: bool = False,
+        *,
+        batch_id: str | None = None,
+        on_created: Callable[[str], None] | None = None,
     ) -> BatchTestResult:
-        # Every argument is checked before the batch record is stored (``arguments``).
+        """Run a new batch. ``batch_id`` chooses its id (a server hands it out before the
+        batch starts; ``InvalidStateError`` when a batch has it already). Every argument is
+        checked before the batch record is stored (``arguments``); ``on_created(id)`` is
+        called once it is (a server answers ``202`` then)."""
         project = arguments.name(
             "project", project, "a project name (a string, as registered with register_project)"
         )
@@ -122,9 +134,13 @@ class BatchService:
         matrix = arguments.project_matrix(proj, entries)
         resolved, specs = resolve_evaluators(self._registry, chosen)
         runner_name = self._runner_name(proj, runner)
+        if batch_id is not None and self._metadata.get_batch(batch_id) is not None:
+            raise InvalidStateError(
+                f"a batch with id {batch_id!r} exists already; choose another id or resume it"
+            )
         now = utcnow()
         record = BatchRecord(
-            id=uuid.uuid4().hex[:16],
+            id=batch_id or uuid.uuid4().hex[:16],
             project=proj.name,
             status=BatchStatus.RUNNING.value,
             matrix=matrix,
@@ -140,6 +156,8 @@ class BatchService:
             updated_at=now,
         )
         self._metadata.create_batch(record)
+        if on_created is not None:
+            on_created(record.id)
         cells = list(batch_cells(record))
         return self._drive(
             record, proj, cases, cells, resolved, runner_name, parallelism, on_progress,
@@ -155,9 +173,12 @@ class BatchService:
         parallelism: int | None = None,
         on_progress: Callable[[BatchProgress], None] | None = None,
         keep_workspaces: bool = False,
+        *,
+        on_started: Callable[[str], None] | None = None,
     ) -> BatchTestResult:
         """Run only the cells without a row (and, with ``retry_failed``, failed ones again).
-        Every argument is checked before the batch's stored status changes."""
+        Every argument is checked before the batch's stored status changes;
+        ``on_started(id)`` is called once it is ``running`` again."""
         batch_id = arguments.name(
             "batch_id", batch_id, "a batch id (a string, see bench.list_batches())"
         )
@@ -206,6 +227,8 @@ class BatchService:
         self._metadata.update_batch(
             batch_id, status=BatchStatus.RUNNING.value, owner=self._owner, error=None
         )
+        if on_started is not None:
+            on_started(batch_id)
         width = parallelism or record.parallelism
         return self._drive(
             record, proj, cases, cells, resolved, runner_name, width, on_progress, keep_workspaces
@@ -230,6 +253,43 @@ class BatchService:
     def get(self, batch_id: str) -> BatchTestResult:
         record = self._fetch_record(batch_id)
         return BatchTestResult(record, self._fetch_rows(record), self._status(record))
+
+    def rows(
+        self,
+        batch_id: str,
+        combination: str | Mapping[str, str] | None = None,
+        case: str | None = None,
+        status: ExecutionStatus | str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> tuple[builtins.list[BatchRow], int]:
+        """``limit`` of a batch's rows from ``offset``, in cell order, optionally of one
+        combination (label or matrix entry, as ``BatchTestResult.rows_for`` takes), case
+        (its name) and/or status; with how many rows match in all."""
+        record = self._fetch_record(batch_id)
+        limit = arguments.count("limit", limit, "rows per page", 50, "every row")
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise ConfigurationError(f"offset must be a whole number of at least 0, not {offset!r}")
+        index = None
+        if combination is not None:
+            labels = {i: combination_label(entry) for i, entry in enumerate(record.matrix)}
+            index = combination_index(combination, labels)
+        if status is not None:
+            try:
+                status = ExecutionStatus(status)
+            except ValueError:
+                allowed = ", ".join(s.value for s in ExecutionStatus)
+                raise ConfigurationError(
+                    f"unknown status {status!r}: use one of {allowed}"
+                ) from None
+        where: dict[str, Any] = {
+            "combination_index": index,
+            "case": case,
+            "status": None if status is None else status.value,
+        }
+        found = self._metadata.batch_rows(batch_id, **where, limit=limit, offset=offset)
+        total = self._metadata.count_batch_rows(batch_id, **where)
+        return [batch_row(r, record.matrix) for r in found], total
 
     def list(self, project: str | None = None) -> list[BatchTestResult]:
         return [
@@ -259,6 +319,7 @@ class BatchService:
         with self._lock:
             self._cancel[record.id] = cancel
         progress = ProgressTracker(record.id, len(cells), on_progress)
+        events = self._progress_events(record, len(cells))
 
         tracker = self._file_tracker
         isolate = project.file_tracking.enabled
@@ -271,10 +332,11 @@ class BatchService:
                 else None
             )
             try:
-                return run_cell(
-                    self._executions, project.name, cases[cell.case_index], cell, evaluators,
-                    workspace,
-                )  # fmt: skip
+                with in_batch(record.id):
+                    return run_cell(
+                        self._executions, project.name, cases[cell.case_index], cell,
+                        evaluators, workspace,
+                    )  # fmt: skip
             finally:
                 if workspace is not None and not keep_workspaces:
                     tracker.discard_workspace(workspace)
@@ -292,16 +354,19 @@ class BatchService:
             config=self._config,
         )
         runner = None
+        events.started()
         try:  # a runner that cannot start leaves the batch interrupted, not running
             runner = self._registry.batch_runner(runner_name, self._config)
             for item in runner.run(job):
-                progress.finished(self._persist(item))
+                row = self._persist(item)
+                progress.finished(row)
+                events.cell_finished(row)
         except BaseException as exc:
+            error = f"{type(exc).__name__}: {exc}; resume_batch finishes the missing cells"
             self._metadata.update_batch(
-                record.id,
-                status=BatchStatus.INTERRUPTED.value,
-                error=f"{type(exc).__name__}: {exc}; resume_batch finishes the missing cells",
+                record.id, status=BatchStatus.INTERRUPTED.value, error=error
             )
+            events.finished(BatchStatus.INTERRUPTED, error)
             raise
         finally:
             with self._lock:
@@ -311,14 +376,27 @@ class BatchService:
         cancelled = cancel.is_set() or self._stored_status(record.id) is BatchStatus.CANCELLED
         final = BatchStatus.CANCELLED if cancelled else BatchStatus.COMPLETED
         self._metadata.update_batch(record.id, status=final.value)
+        events.finished(final)
         return self.get(record.id)
+
+    def _progress_events(self, record: BatchRecord, to_run: int) -> ProgressEvents:
+        """Progress events counting from the rows already stored (a resume's)."""
+        stored = (
+            self._metadata.batch_rows(record.id)
+            if self._publish is not None and to_run < record.total_cells
+            else []
+        )
+        failed = sum(row.status != ExecutionStatus.COMPLETED.value for row in stored)
+        return ProgressEvents(
+            self._publish, record.id, record.project, record.total_cells, len(stored), failed
+        )
 
     def _persist(self, item: BatchRow | DetachedResult) -> BatchRow:
         """Write a finished cell (and, for a detached one, its execution and events)."""
         metadata = self._metadata
         if isinstance(item, DetachedResult):
             metadata.save_execution(item.execution)
-            metadata.append_events(item.events)
+            metadata.append_events([{**e, "batch_id": item.row.batch_id} for e in item.events])
             item = item.row
         # model_dump would turn a message or a model in the state into a plain dict. The
         # table keeps the combination's label; reading rebuilds the dict from the matrix.

@@ -41,9 +41,10 @@ from wtb_core.cli.common import (
     NameOpt,
     ProjectArg,
     Session,
-    load_project,
+    project_from_ref,
     session,
 )
+from wtb_core.cli.serve import serve
 from wtb_core.errors import WTBError
 
 if TYPE_CHECKING:
@@ -190,7 +191,7 @@ def run(
     s = session(ctx, as_json)
     initial_state = parse_object(input_json, "--input")
     variants = parse_variants(variant)
-    project_ = s.bench.register_project(load_project(project, name))
+    project_ = s.bench.register_project(project_from_ref(project, name))
     result = s.bench.run(
         project_.name, initial_state, variants, workflow_variant, breakpoints=breakpoint_
     )
@@ -362,6 +363,7 @@ def build_app(registry: PluginRegistry | None = None) -> typer.Typer:
         app.command()(command)
     app.command("plugins")(plugins_command(registry))
     app.command()(demo)
+    app.command()(serve)
     batch.add_commands(app)
     if registry is not None:
         registry.add_commands(app)

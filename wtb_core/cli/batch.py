@@ -47,7 +47,7 @@ from wtb_core.cli.common import (
     ProjectArg,
     Session,
     is_yaml_project,
-    load_project,
+    project_from_ref,
     session,
 )
 
@@ -235,7 +235,7 @@ def run_batch(
     thresholds = parse_thresholds(fail_under)
     check_baseline(baseline, combinations, "the matrix")
     evaluators = resolve_evaluators(evaluator, test_cases)
-    project_ = s.bench.register_project(load_project(project, name))
+    project_ = s.bench.register_project(project_from_ref(project, name))
     batch = _with_progress(
         s,
         lambda on_progress: s.bench.run_batch_test(
@@ -312,7 +312,7 @@ def _nothing_missing(batch: BatchTestResult, failed: int) -> Text:
 
 def _register_as(s: Session, ref: str, name: str) -> None:
     """Register the project ``ref`` names, which must be the project called ``name``."""
-    project = load_project(ref, None if is_yaml_project(ref) else name)
+    project = project_from_ref(ref, None if is_yaml_project(ref) else name)
     if project.name != name:
         raise CommandLineError(f"--project {ref} is project {project.name!r}, not {name!r}")
     s.bench.register_project(project)
@@ -368,7 +368,7 @@ def parity(
     if len(pair) != 2 or not all(pair):
         raise CommandLineError(f"--runners {runners!r} must name two runners, like threadpool,ray")
     test_cases = load_cases(cases)
-    project_ = s.bench.register_project(load_project(project, name))
+    project_ = s.bench.register_project(project_from_ref(project, name))
     report = ParityChecker(s.bench).check(
         project_.name,
         test_cases,

@@ -98,10 +98,11 @@ def is_yaml_project(ref: str) -> bool:
     return ref.endswith(YAML_SUFFIXES) or Path(ref).is_file()
 
 
-def load_project(ref: str, name: str | None) -> WorkflowProject:
-    """The project ``ref`` names: a ``wtb_project.yaml`` file (named by the file), or
-    ``module:function`` returning a StateGraph or compiled graph, registered as ``name``
-    (default: the function's name)."""
+def project_from_ref(ref: str, name: str | None) -> WorkflowProject:
+    """The project ``ref`` names: a ``wtb_project.yaml`` file (named by the file),
+    ``module:attribute`` naming a ``WorkflowProject`` (used as it is), or ``module:function``
+    returning a StateGraph or compiled graph, registered as ``name`` (default: the
+    function's name)."""
     from wtb_core.project import WorkflowProject
 
     if is_yaml_project(ref):
@@ -113,4 +114,11 @@ def load_project(ref: str, name: str | None) -> WorkflowProject:
     from wtb_core.loading import import_reference
 
     factory = import_reference(ref, "project")
+    if isinstance(factory, WorkflowProject):
+        if name is not None and name != factory.name:
+            raise CommandLineError(
+                f"--name cannot rename the project {ref} names: it is the WorkflowProject "
+                f"{factory.name!r} (name it there, or point at its graph factory instead)"
+            )
+        return factory
     return WorkflowProject(name or ref.rpartition(":")[2].rpartition(".")[2], factory)

@@ -1,4 +1,10 @@
-"""Domain events: what happened to an execution, as every listener hears it."""
+"""Domain events: what happened to an execution or a batch, as every listener hears it.
+
+An event of a batch's cell carries the batch's id (``batch_id``); so do the batch's own
+progress events (``batch_started``, ``batch_progress``, ``batch_finished``, with ``{done,
+failed, total}`` in ``data``), which belong to no execution: their ``execution_id`` is
+``""``.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +32,9 @@ class EventType(StrEnum):
     NODE_FAILED = "node_failed"
     NODE_ATTEMPT_FAILED = "node_attempt_failed"  # one attempt of a node with a RetryPolicy
     CHECKPOINT_CREATED = "checkpoint_created"
+    BATCH_STARTED = "batch_started"  # a batch (or its resume) starts driving its cells
+    BATCH_PROGRESS = "batch_progress"  # a cell finished
+    BATCH_FINISHED = "batch_finished"  # completed, cancelled or interrupted (data.status)
 
 
 _SEVERITY = {
@@ -58,6 +67,7 @@ class Event:
     checkpoint_id: str | None = None
     message: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+    batch_id: str | None = None
 
     @property
     def severity(self) -> Severity:

@@ -6,11 +6,17 @@ task events become node started / completed / failed events (with timings), chec
 events become checkpoint-created events, file snapshots and the execution's new head.
 Between super-steps it honours ``pause`` and ``stop`` requested from other threads and the
 project's timeout. It never writes the metadata store: it returns a ``RunOutcome``.
+
+A caller may watch the drive's own LangGraph stream (``RunRequest.tap``, a ``StreamTap``):
+the driver adds the modes the tap asks for (``values``, ``updates``, ``debug``, ...) to the
+stream it drives and hands every chunk of them to the tap as it arrives, so a server can
+forward LangGraph's chunks while the execution stays an ordinary one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -32,6 +38,21 @@ from wtb_core.ports.file_tracker import FileTracker, TrackedExecution
 from wtb_core.workspace import use_workspace
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+DRIVER_MODES = ("checkpoints", "tasks")  # the stream modes the driver itself reads
+
+
+@dataclass(frozen=True)
+class StreamTap:
+    """A caller watching a drive's LangGraph stream. ``on_chunk(mode, chunk)`` is called on
+    the driving thread for every chunk of ``modes`` (LangGraph stream modes: ``values``,
+    ``updates``, ``debug``, ``custom``, ``messages``, ``checkpoints``, ``tasks``), in stream
+    order, before the driver acts on it. It must be quick and must not keep the chunk
+    (copy it); an error it raises is logged and the tap is dropped, never the execution."""
+
+    modes: frozenset[str]
+    on_chunk: Callable[[str, Any], None]
 
 
 @dataclass
@@ -57,6 +78,7 @@ class RunRequest:
     timeout: float | None = None
     workspace: Path | None = None
     tracked: TrackedExecution | None = None
+    tap: StreamTap | None = None
 
 
 @dataclass
@@ -119,9 +141,18 @@ class _Loop:
         self.stop_reason: ExecutionStatus | None = None
         self.interrupted = False
         self.node_errors: set[int] = set()  # ids of the exceptions tasks reported
+        self.tap = request.tap
 
     def on_item(self, mode: str, payload: Any) -> bool:
         request = self.request
+        if self.tap is not None and mode in self.tap.modes:
+            try:
+                self.tap.on_chunk(mode, payload)
+            except Exception:
+                log.exception("a stream tap of execution %s failed; dropped", request.execution_id)
+                self.tap = None
+        if mode not in DRIVER_MODES:
+            return False
         if mode == "tasks":
             if payload.get("error") is not None:
                 self.node_errors.add(id(payload["error"]))
@@ -182,6 +213,11 @@ class ExecutionDriver:
     def is_running(self, execution_id: str) -> bool:
         return execution_id in self._controls
 
+    def running_ids(self) -> list[str]:
+        """The executions this driver is driving now."""
+        with self._lock:
+            return list(self._controls)
+
     def request(self, execution_id: str, status: ExecutionStatus, timeout: float | None) -> bool:
         """Ask a running execution to pause or stop at its next node boundary.
 
@@ -230,8 +266,9 @@ class ExecutionDriver:
     def _drive(self, request: RunRequest, graph_input: Any, control: Control) -> RunOutcome:
         config = thread_config(request.thread_id, request.head if request.address_head else None)
         config["recursion_limit"] = request.recursion_limit
+        tapped = sorted(request.tap.modes.difference(DRIVER_MODES)) if request.tap else []
         options: dict[str, Any] = {
-            "stream_mode": ["checkpoints", "tasks"],
+            "stream_mode": [*DRIVER_MODES, *tapped],
             "interrupt_before": request.breakpoints or None,
             "durability": request.durability,
         }

@@ -1,17 +1,26 @@
 """The event bus: every domain event goes to ``wtb_on_event`` listeners and the audit trail.
 
 Listeners hear each event synchronously. Audit rows are buffered and written by a
-background writer in batches — every ``interval`` seconds or once ``max_buffered`` rows
-wait — so a run never waits for its audit rows and never commits one row at a time.
-``flush()`` writes what is buffered now (``bench.audit`` calls it before reading);
-``close()`` (also run at interpreter exit) writes the rest and stops the writer.
+background writer in batches — at most ``interval`` seconds after the first row of a
+batch was published, or once ``max_buffered`` rows wait — so a run never waits for its
+audit rows and never commits one row at a time. ``flush()`` writes what is buffered now
+(``bench.audit`` calls it before reading); ``close()`` (also run at interpreter exit)
+writes the rest and stops the writer.
+
+The audit rows are the stored event log: ``audit_events.id`` is each event's ``seq``.
+``on_stored(callback)`` hands a reader of that log (the server's event hub) the rows just
+committed with their seqs, so it needs neither to poll nor to read them back. Events
+published inside ``in_batch(id)`` carry that batch's id.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import threading
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from wtb_core.domain.events import Event
@@ -20,8 +29,26 @@ from wtb_core.storage.metadata import MetadataStore
 
 log = logging.getLogger(__name__)
 
+_current_batch: ContextVar[str | None] = ContextVar("wtb_current_batch", default=None)
+
+StoredListener = Callable[[list[tuple[int, dict[str, Any]]]], None]
+"""What ``EventBus.on_stored`` calls: the rows just committed, with their seqs."""
+
+
+@contextlib.contextmanager
+def in_batch(batch_id: str) -> Iterator[None]:
+    """Events published in this block (this thread, and the threads and tasks it starts
+    with its context) belong to batch ``batch_id``."""
+    token = _current_batch.set(batch_id)
+    try:
+        yield
+    finally:
+        _current_batch.reset(token)
+
 
 def audit_row(event: Event) -> dict[str, Any]:
+    """The stored row of ``event``; an event without a ``batch_id`` takes the one of the
+    ``in_batch`` block it is published in."""
     return {
         "execution_id": event.execution_id,
         "project": event.project,
@@ -32,6 +59,7 @@ def audit_row(event: Event) -> dict[str, Any]:
         "checkpoint_id": event.checkpoint_id,
         "message": event.message,
         "data": event.data,
+        "batch_id": event.batch_id if event.batch_id is not None else _current_batch.get(),
     }
 
 
@@ -54,14 +82,43 @@ class EventBus:
         self._write_lock = threading.Lock()  # rows reach the table in publish order
         self._writer: threading.Thread | None = None
         self._closed = False
+        self._stored: list[StoredListener] = []
+
+    @property
+    def interval(self) -> float:
+        """Seconds a published row waits at most before the writer stores it."""
+        return self._interval
+
+    @interval.setter
+    def interval(self, seconds: float) -> None:
+        if not seconds > 0:
+            raise ValueError(f"the audit writer's interval must be positive, not {seconds!r}")
+        with self._wake:
+            self._interval = seconds
+            self._wake.notify()
+
+    def on_stored(self, callback: StoredListener) -> Callable[[], None]:
+        """Call ``callback(stored)`` after every commit of audit rows, on the writing
+        thread (it must be quick): ``stored`` is ``[(seq, row), ...]`` in seq order, or
+        ``[]`` when the database did not say which seqs the rows got (read the log then).
+        Returns the function that unregisters it."""
+        with self._wake:
+            self._stored = [*self._stored, callback]
+
+        def remove() -> None:
+            with self._wake:
+                self._stored = [c for c in self._stored if c is not callback]
+
+        return remove
 
     def publish(self, event: Event) -> None:
         self._plugins.emit(event)
+        row = audit_row(event)
         with self._wake:
-            self._buffer.append(audit_row(event))
+            self._buffer.append(row)
             if self._writer is None and not self._closed:
                 self._start_writer()
-            if len(self._buffer) >= self._max_buffered:
+            if len(self._buffer) == 1 or len(self._buffer) >= self._max_buffered:
                 self._wake.notify()
 
     def flush(self) -> None:
@@ -70,7 +127,13 @@ class EventBus:
             with self._wake:
                 rows, self._buffer = self._buffer, []
             if rows:
-                self._metadata.append_events(rows)
+                seqs = self._metadata.append_events(rows)
+                stored = list(zip(seqs, rows, strict=True)) if len(seqs) == len(rows) else []
+                for callback in self._stored:
+                    try:
+                        callback(stored)
+                    except Exception:  # a listener's defect must not lose the writer
+                        log.exception("an on_stored listener of the event bus failed")
 
     def close(self) -> None:
         """Write what is left and stop the background writer."""
@@ -89,7 +152,8 @@ class EventBus:
 
     def _run(self) -> None:
         while True:
-            with self._wake:
+            with self._wake:  # sleep while there is nothing to write
+                self._wake.wait_for(lambda: self._closed or bool(self._buffer))
                 self._wake.wait_for(
                     lambda: self._closed or len(self._buffer) >= self._max_buffered,
                     timeout=self._interval,

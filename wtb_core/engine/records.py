@@ -20,7 +20,7 @@ from typing import Any
 from wtb_core.domain.models import ExecutionResult, ExecutionStatus, PendingInterrupt
 from wtb_core.engine.driver import RunOutcome
 from wtb_core.storage.database import utcnow
-from wtb_core.storage.tables import ExecutionRow
+from wtb_core.storage.tables import ExecutionRecord
 
 _HOST = socket.gethostname()
 
@@ -75,7 +75,7 @@ def execution_record(
     parent_checkpoint_id: str | None = None,
     created_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """The columns of a new execution (``ExecutionRow(**record)``, or the ``execution``
+    """The columns of a new execution (``ExecutionRecord(**record)``, or the ``execution``
     a worker hands back): nothing run yet, no state, no error."""
     now = created_at or utcnow()
     return {
@@ -118,7 +118,7 @@ def outcome_fields(outcome: RunOutcome) -> dict[str, Any]:
 
 
 def execution_result(
-    row: ExecutionRow, status: ExecutionStatus | None = None, error: str | None = None
+    row: ExecutionRecord, status: ExecutionStatus | None = None, error: str | None = None
 ) -> ExecutionResult:
     """What callers see of a stored execution. ``status`` and ``error`` override the stored
     ones when the caller knows better (a ``running`` row whose process died is ``failed``);

@@ -14,6 +14,7 @@ taking and returning the same models): ``ProjectCatalog`` (``sdk.catalog``),
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,19 @@ from wtb_core.sdk.ledger import ExecutionLedger
 from wtb_core.sdk.stack import Mode, Stack, config_for_mode
 from wtb_core.sdk.time_travel import TimeTravelService
 from wtb_core.sdk.workspaces import WorkspaceRoots
+
+
+@dataclass(frozen=True)
+class Services:
+    """The bench's application services. Each public operation exists once, here; the
+    facade, the CLI and the servers call them. All are thread-safe."""
+
+    executions: ExecutionService
+    time_travel: TimeTravelService
+    inspection: InspectionService
+    batches: BatchService
+    catalog: ProjectCatalog
+    events: EventBus
 
 
 class WTBTestBench:
@@ -93,6 +107,7 @@ class WTBTestBench:
             file_tracker=stack.file_tracker,
             workspace=self.workspace,
             owner=self._owner,
+            publish=self._bus.publish,
         )
 
     @classmethod
@@ -112,6 +127,14 @@ class WTBTestBench:
         return cls(
             config=config, plugins=plugins, load_entrypoints=load_entrypoints, workspace=workspace
         )
+
+    @property
+    def services(self) -> Services:
+        """The application services this facade delegates to — what the servers call."""
+        return Services(
+            self._executions, self._time_travel, self._inspection, self._batches,
+            self._catalog, self._bus,
+        )  # fmt: skip
 
     @property
     def plugins(self) -> PluginRegistry:
@@ -167,13 +190,15 @@ class WTBTestBench:
         breakpoints: Iterable[str] | None = None,
         *,
         workspace: str | Path | None = None,
+        execution_id: str | None = None,
     ) -> ExecutionResult:
         """Run a project from ``initial_state`` until it completes, fails, pauses at a
         breakpoint or ``interrupt()``, or is paused / stopped from another thread.
-        ``workspace`` overrides the bench's for this execution."""
+        ``workspace`` overrides the bench's for this execution; ``execution_id`` chooses
+        its id (unused, 1-64 of ``[A-Za-z0-9._-]``; default: a new random one)."""
         return self._executions.run(
             project, initial_state, variant_config, workflow_variant, breakpoints,
-            workspace=workspace,
+            workspace=workspace, execution_id=execution_id,
         )  # fmt: skip
 
     def resume(

@@ -14,7 +14,7 @@ from wtb_core.loading import import_reference
 from wtb_core.project import YAML_REF, WorkflowProject
 from wtb_core.sdk.stack import FileTrackerChoice
 from wtb_core.storage.metadata import MetadataStore
-from wtb_core.storage.tables import ExecutionRow
+from wtb_core.storage.tables import ExecutionRecord
 
 
 class ProjectCatalog:
@@ -108,7 +108,7 @@ class ProjectCatalog:
             names.update(self._projects)
         return sorted(names)
 
-    def graph_of(self, row: ExecutionRow) -> Any:
+    def graph_of(self, row: ExecutionRecord) -> Any:
         """The graph an execution ran: its project version and variants."""
         project = self.get(row.project)
         return self.graphs.get(

@@ -9,7 +9,8 @@ A ``running`` row that nothing drives is read as ``failed`` (``ExecutionLedger.s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +23,22 @@ from wtb_core.domain.models import (
     FileSnapshot,
     PendingInterrupt,
 )
-from wtb_core.engine.driver import RunOutcome, RunRequest
+from wtb_core.engine.driver import RunOutcome, RunRequest, StreamTap
 from wtb_core.engine.history import answered_interrupts, head_snapshot, pending_interrupts
 from wtb_core.engine.records import execution_record, new_execution_id, outcome_fields
-from wtb_core.errors import InvalidStateError, StorageError
+from wtb_core.errors import (
+    ExecutionNotFoundError,
+    InvalidInputError,
+    InvalidStateError,
+    StorageError,
+)
 from wtb_core.project import WorkflowProject
 from wtb_core.sdk.ledger import LedgerService
 from wtb_core.sdk.time_travel import apply_update
 from wtb_core.sdk.validation import check_breakpoints, check_keys, check_state
-from wtb_core.storage.tables import ExecutionRow
+from wtb_core.storage.tables import ExecutionRecord
+
+_EXECUTION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 class ExecutionService(LedgerService):
@@ -54,18 +62,27 @@ class ExecutionService(LedgerService):
         breakpoints: Iterable[str] | None = None,
         *,
         workspace: str | Path | None = None,
+        execution_id: str | None = None,
+        on_created: Callable[[str], None] | None = None,
+        tap: StreamTap | None = None,
     ) -> ExecutionResult:
-        """Run ``project`` from ``initial_state`` until it completes, fails or pauses."""
+        """Run ``project`` from ``initial_state`` until it completes, fails or pauses.
+        ``execution_id`` chooses the new execution's id (a server hands it out before the
+        run starts); ``InvalidStateError`` when an execution has it already. Every check
+        of the arguments happens before the execution is stored; ``on_created(id)`` is
+        called once it is (a server answers ``202`` then). ``tap`` watches the drive's
+        LangGraph stream (``StreamTap``)."""
         ledger = self._ledger
+        execution_id = new_execution_id() if execution_id is None else self._unused(execution_id)
         proj = self._catalog.get(project)
         variant_config = dict(variant_config or {})
         graph = self._catalog.graphs.get(proj, variant_config, workflow_variant)
         bps = check_breakpoints(graph, breakpoints)
         state = check_state(ledger.checkpoints.saver.serde, initial_state)
         check_keys(graph, state, graph.builder.input_schema, "initial state")
-        row = ExecutionRow(
+        row = ExecutionRecord(
             **execution_record(
-                execution_id=new_execution_id(),
+                execution_id=execution_id,
                 project=proj.name,
                 status=ExecutionStatus.RUNNING,
                 initial_state=state,
@@ -80,7 +97,24 @@ class ExecutionService(LedgerService):
         ledger.publish(row, EventType.EXECUTION_STARTED, data={"variants": variant_config})
         with ledger.holding(row.id):
             ledger.create(row)
-            return self._drive(proj, row, graph, state)
+            if on_created is not None:
+                on_created(row.id)
+            return self._drive(proj, row, graph, state, tap)
+
+    def _unused(self, execution_id: str) -> str:
+        if not isinstance(execution_id, str) or not _EXECUTION_ID.fullmatch(execution_id):
+            raise InvalidInputError(
+                f"execution id {execution_id!r} is not valid: use 1 to 64 letters, digits, "
+                "'-', '_' or '.'"
+            )
+        try:
+            self._ledger.fetch(execution_id)
+        except ExecutionNotFoundError:
+            return execution_id
+        raise InvalidStateError(
+            f"an execution with id {execution_id!r} exists already; choose another id or "
+            "resume that one"
+        )
 
     def resume(
         self,
@@ -88,9 +122,14 @@ class ExecutionService(LedgerService):
         resume: Any = None,
         updates: Mapping[str, Any] | None = None,
         as_node: str | None = None,
+        *,
+        on_started: Callable[[str], None] | None = None,
+        tap: StreamTap | None = None,
     ) -> ExecutionResult:
         """Continue from the head; ``resume=`` answers pending ``interrupt()`` calls,
-        ``updates=`` edits the state first."""
+        ``updates=`` edits the state first. Every check happens before the execution is
+        claimed; ``on_started(id)`` is called once it runs (a server answers ``202`` then).
+        ``tap`` watches the drive's LangGraph stream (``StreamTap``)."""
         ledger = self._ledger
         row = ledger.fetch(execution_id)
         status, _ = ledger.seen(row)
@@ -118,7 +157,9 @@ class ExecutionService(LedgerService):
                     ledger.publish(
                         row, EventType.EXECUTION_RESUMED, message="from its initial state"
                     )
-                    return self._drive(proj, row, graph, row.initial_state)
+                    if on_started is not None:
+                        on_started(row.id)
+                    return self._drive(proj, row, graph, row.initial_state, tap)
                 snapshot = head_snapshot(
                     graph, row.thread_id, row.head_checkpoint_id, row.time_travel
                 )
@@ -144,7 +185,9 @@ class ExecutionService(LedgerService):
                 ledger.set(row, status=seen_status, owner=seen_owner)  # release the claim
                 raise
             ledger.publish(row, EventType.EXECUTION_RESUMED, checkpoint_id=row.head_checkpoint_id)
-            result = self._drive(proj, row, graph, graph_input)
+            if on_started is not None:
+                on_started(row.id)
+            result = self._drive(proj, row, graph, graph_input, tap)
             asked = result.status is ExecutionStatus.PAUSED and bool(result.interrupts)
             if not ask_again or not asked:
                 return result
@@ -156,10 +199,70 @@ class ExecutionService(LedgerService):
                 checkpoint_id=row.head_checkpoint_id,
                 message="answering the interrupt() asked again",
             )
-            return self._drive(proj, row, graph, graph_input)
+            return self._drive(proj, row, graph, graph_input, tap)
+
+    def send(
+        self,
+        execution_id: str,
+        input: Mapping[str, Any],
+        *,
+        on_started: Callable[[str], None] | None = None,
+        tap: StreamTap | None = None,
+    ) -> ExecutionResult:
+        """A new input for an execution that is not running, as LangGraph's
+        ``invoke(input, {"thread_id": ...})`` on a thread that holds state: the graph runs
+        from START over the state at the head with ``input`` applied (through the
+        reducers), and whatever was pending there (a question of ``interrupt()``, the rest
+        of a failed step) is left behind. A completed execution takes its next turn so (a
+        chat); after a rollback the run branches from the head. A stopped execution is
+        refused, as ``resume`` refuses it. Checks and the claim are ``resume``'s;
+        ``on_started(id)`` is called once it runs; ``tap`` watches the drive's stream."""
+        ledger = self._ledger
+        row = ledger.fetch(execution_id)
+        status, _ = ledger.seen(row)
+        ledger.require_not_running(row, status, "send input to")
+        if status is ExecutionStatus.CANCELLED:
+            raise InvalidStateError(
+                f"execution {execution_id} was stopped; roll it back to a checkpoint "
+                "(bench.rollback) or fork it (bench.fork) to give it input again"
+            )
+        proj = self._catalog.get(row.project)
+        graph = self._catalog.graph_of(row)
+        state = check_state(ledger.checkpoints.saver.serde, input)
+        check_keys(graph, state, graph.builder.input_schema, "input")
+        seen_status, seen_owner = row.status, row.owner
+        row.head_checkpoint_id = ledger.current_head(row, crashed=True)
+        with ledger.holding(row.id):
+            ledger.claim(row, seen_status, seen_owner)
+            try:
+                tracked = self._workspaces.tracked(proj, row)
+                if (
+                    tracked is not None
+                    and tracked.config.commit_on != "manual"
+                    and row.head_checkpoint_id is not None
+                ):
+                    self._file_tracker.restore(tracked, row.head_checkpoint_id)
+            except BaseException:
+                ledger.set(row, status=seen_status, owner=seen_owner)  # release the claim
+                raise
+            ledger.publish(
+                row,
+                EventType.EXECUTION_RESUMED,
+                checkpoint_id=row.head_checkpoint_id,
+                message="with a new input",
+                data={"input_keys": sorted(state)},
+            )
+            if on_started is not None:
+                on_started(row.id)
+            return self._drive(proj, row, graph, state, tap)
 
     def _drive(
-        self, proj: WorkflowProject, row: ExecutionRow, graph: Any, graph_input: Any
+        self,
+        proj: WorkflowProject,
+        row: ExecutionRecord,
+        graph: Any,
+        graph_input: Any,
+        tap: StreamTap | None = None,
     ) -> ExecutionResult:
         request = RunRequest(
             execution_id=row.id,
@@ -177,16 +280,17 @@ class ExecutionService(LedgerService):
             timeout=proj.execution.default_timeout,
             workspace=self._workspaces.of(row),
             tracked=self._workspaces.tracked(proj, row),
+            tap=tap,
         )
         driver = self._ledger.driver
         return driver.drive(request, graph_input, lambda outcome: self._finish(row, outcome))
 
-    def _left_time_travel(self, row: ExecutionRow, head: str) -> None:
+    def _left_time_travel(self, row: ExecutionRecord, head: str) -> None:
         """The first checkpoint of the branch a time-travel drive started: stored at once,
         so a crash from here on continues this branch."""
         self._ledger.set(row, head_checkpoint_id=head, time_travel=False)
 
-    def _finish(self, row: ExecutionRow, outcome: RunOutcome) -> ExecutionResult:
+    def _finish(self, row: ExecutionRecord, outcome: RunOutcome) -> ExecutionResult:
         ledger = self._ledger
         if outcome.status is ExecutionStatus.COMPLETED:
             ledger.publish(row, EventType.EXECUTION_COMPLETED, checkpoint_id=outcome.head)
@@ -234,6 +338,15 @@ class ExecutionService(LedgerService):
         ledger.set(row, status=ExecutionStatus.CANCELLED.value)
         # A run that crashed keeps saying why in this result (the reason is not stored).
         return ledger.result(row, error)
+
+    def pause_all(self) -> list[str]:
+        """Ask every execution this process drives to pause at its next node boundary
+        (without waiting); returns their ids. A server's shutdown uses it."""
+        driver = self._ledger.driver
+        ids = driver.running_ids()
+        for execution_id in ids:
+            driver.request(execution_id, ExecutionStatus.PAUSED, 0)
+        return ids
 
     def _ask(
         self, execution_id: str, status: ExecutionStatus, timeout: float | None

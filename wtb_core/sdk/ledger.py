@@ -22,7 +22,7 @@ from wtb_core.engine.threads import thread_config
 from wtb_core.errors import InvalidStateError
 from wtb_core.ports import CheckpointStore
 from wtb_core.storage.metadata import MetadataStore
-from wtb_core.storage.tables import ExecutionRow
+from wtb_core.storage.tables import ExecutionRecord
 
 if TYPE_CHECKING:
     from wtb_core.ports import FileTracker
@@ -63,11 +63,11 @@ class ExecutionLedger:
 
     # -- reading -------------------------------------------------------------------------
 
-    def fetch(self, execution_id: str) -> ExecutionRow:
+    def fetch(self, execution_id: str) -> ExecutionRecord:
         """The stored row (``ExecutionNotFoundError`` when there is none)."""
         return self.metadata.get_execution(execution_id)
 
-    def seen(self, row: ExecutionRow) -> tuple[ExecutionStatus, str | None]:
+    def seen(self, row: ExecutionRecord) -> tuple[ExecutionStatus, str | None]:
         """The status and error a caller sees. Reads only: ``row`` is not changed.
 
         A ``running`` row that no drive of this process holds is ``failed`` when this
@@ -90,7 +90,7 @@ class ExecutionLedger:
             return status, row.error
         return ExecutionStatus.FAILED, row.error or reason
 
-    def result(self, row: ExecutionRow, error: str | None = None) -> ExecutionResult:
+    def result(self, row: ExecutionRecord, error: str | None = None) -> ExecutionResult:
         """``row`` as callers see it (``seen``); ``error`` fills in a row that has none."""
         status, seen_error = self.seen(row)
         return execution_result(row, status, seen_error or error)
@@ -98,7 +98,7 @@ class ExecutionLedger:
     def _driven_here(self, execution_id: str) -> bool:
         return driven_in_this_process(execution_id) or _held_here(execution_id)
 
-    def current_head(self, row: ExecutionRow, crashed: bool = False) -> str | None:
+    def current_head(self, row: ExecutionRecord, crashed: bool = False) -> str | None:
         """The head; for an execution that is running (or, with ``crashed``, one whose run
         may have been cut off), the newest checkpoint its thread holds: the head is stored
         when a drive stops. A head chosen by time travel stays until a drive moves it."""
@@ -108,7 +108,9 @@ class ExecutionLedger:
         latest = self.checkpoints.saver.get_tuple(thread_config(row.thread_id))
         return latest.config["configurable"]["checkpoint_id"] if latest else row.head_checkpoint_id
 
-    def require_not_running(self, row: ExecutionRow, status: ExecutionStatus, action: str) -> None:
+    def require_not_running(
+        self, row: ExecutionRecord, status: ExecutionStatus, action: str
+    ) -> None:
         """``InvalidStateError`` naming ``action`` while ``row`` runs, here or (its seen
         ``status`` is ``running``) in another process."""
         if self.driver.is_running(row.id) or _held_here(row.id):
@@ -123,16 +125,16 @@ class ExecutionLedger:
 
     # -- writing -------------------------------------------------------------------------
 
-    def create(self, row: ExecutionRow) -> None:
+    def create(self, row: ExecutionRecord) -> None:
         self.metadata.create_execution(row)
 
-    def set(self, row: ExecutionRow, **fields: Any) -> None:
+    def set(self, row: ExecutionRecord, **fields: Any) -> None:
         """Persist ``fields`` and mirror them on ``row``."""
         self.metadata.update_execution(row.id, fields)
         for name, value in fields.items():
             setattr(row, name, value)
 
-    def publish(self, row: ExecutionRow, type_: EventType, **fields: Any) -> None:
+    def publish(self, row: ExecutionRecord, type_: EventType, **fields: Any) -> None:
         self.bus.publish(Event(type=type_, execution_id=row.id, project=row.project, **fields))
 
     @contextlib.contextmanager
@@ -150,7 +152,7 @@ class ExecutionLedger:
                 else:
                     _HELD[execution_id] -= 1
 
-    def claim(self, row: ExecutionRow, seen_status: str, seen_owner: str | None) -> None:
+    def claim(self, row: ExecutionRecord, seen_status: str, seen_owner: str | None) -> None:
         """Make this process the one running ``row``, or raise if another caller just did."""
         if not self.metadata.claim_execution(row.id, seen_status, seen_owner, self.owner):
             raise InvalidStateError(

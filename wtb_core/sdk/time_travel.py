@@ -18,10 +18,10 @@ from wtb_core.domain.models import ExecutionResult, ExecutionStatus
 from wtb_core.engine.history import pending_interrupts, snapshot_at, user_nodes
 from wtb_core.engine.records import execution_record, new_execution_id
 from wtb_core.engine.threads import lineage, thread_config
-from wtb_core.errors import InvalidStateError, WTBError
+from wtb_core.errors import InvalidInputError, InvalidStateError, WTBError
 from wtb_core.sdk.ledger import ExecutionLedger, LedgerService
 from wtb_core.sdk.validation import check_keys, check_node, check_state, validate_model_fields
-from wtb_core.storage.tables import ExecutionRow
+from wtb_core.storage.tables import ExecutionRecord
 
 
 def _snapshot_fields(snapshot: Any) -> dict[str, Any]:
@@ -36,7 +36,7 @@ def _snapshot_fields(snapshot: Any) -> dict[str, Any]:
 def apply_update(
     ledger: ExecutionLedger,
     graph: Any,
-    row: ExecutionRow,
+    row: ExecutionRecord,
     values: Mapping[str, Any],
     as_node: str | None,
 ) -> str:
@@ -51,7 +51,7 @@ def apply_update(
             thread_config(row.thread_id, row.head_checkpoint_id), dict(values), as_node=as_node
         )
     except InvalidUpdateError as exc:
-        raise InvalidStateError(
+        raise InvalidInputError(
             f"LangGraph refused the update ({exc}); pass as_node=<the node the values come "
             "from> to say which node's update this is"
         ) from exc
@@ -60,7 +60,7 @@ def apply_update(
     except Exception as exc:  # a reducer or the state schema rejected a value
         keys = ", ".join(map(repr, sorted(values)))
         who = f"node {as_node!r}" if as_node else "the node that wrote last"
-        raise InvalidStateError(
+        raise InvalidInputError(
             f"LangGraph refused the update of state key(s) {keys} as {who}: "
             f"{type(exc).__name__}: {exc}. Pass values of the type the state schema and "
             "its reducers expect"
@@ -134,7 +134,7 @@ class TimeTravelService(LedgerService):
         proj = self._catalog.get(source.project)
         graph = self._catalog.graph_of(source)
         snapshot_at(graph, source.thread_id, checkpoint_id)  # belongs to the source?
-        row = ExecutionRow(
+        row = ExecutionRecord(
             **execution_record(
                 execution_id=new_execution_id(),
                 project=source.project,

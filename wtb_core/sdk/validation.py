@@ -1,5 +1,5 @@
 """Checks on what callers hand in (states, updates, breakpoints), made before anything is
-stored. Each raises ``InvalidStateError`` (``StateSerializationError`` for a value the
+stored. Each raises ``InvalidInputError`` (``StateSerializationError`` for a value the
 checkpointer cannot serialise) saying what to pass instead."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from wtb_core.engine.serialization import check_input
-from wtb_core.errors import InvalidStateError
+from wtb_core.errors import InvalidInputError
 
 
 def check_state(serde: Any, values: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -20,7 +20,7 @@ def check_state(serde: Any, values: Mapping[str, Any] | None) -> dict[str, Any]:
     if hasattr(values, "model_dump"):
         values = dict(values)
     if not isinstance(values, Mapping):
-        raise InvalidStateError(
+        raise InvalidInputError(
             f"state must be a mapping of state keys to values, not {type(values).__name__}"
         )
     check_input(serde, values)
@@ -33,7 +33,7 @@ def check_keys(graph: Any, values: Mapping[str, Any], schema: Any, what: str) ->
     keys = set(graph.builder.schemas[schema])
     unknown = sorted(set(values) - keys)
     if unknown:
-        raise InvalidStateError(
+        raise InvalidInputError(
             f"{what} has no key {', '.join(map(repr, unknown))}; its keys are: "
             f"{', '.join(sorted(keys))}"
         )
@@ -42,7 +42,7 @@ def check_keys(graph: Any, values: Mapping[str, Any], schema: Any, what: str) ->
 def check_node(graph: Any, node: str | None, what: str) -> None:
     """Refuse a node name (``as_node=``) the graph does not have."""
     if node is not None and node not in graph.builder.nodes:
-        raise InvalidStateError(
+        raise InvalidInputError(
             f"{what}={node!r} is not a node of this graph; its nodes are: "
             f"{', '.join(graph.builder.nodes)}"
         )
@@ -52,7 +52,7 @@ def check_breakpoints(graph: Any, breakpoints: Iterable[str] | None) -> list[str
     bps = list(breakpoints or [])
     unknown = [b for b in bps if b not in graph.builder.nodes]
     if unknown:
-        raise InvalidStateError(
+        raise InvalidInputError(
             f"breakpoint node(s) {', '.join(map(repr, unknown))} not in the graph; its "
             f"nodes are: {', '.join(graph.builder.nodes)}"
         )
@@ -71,7 +71,7 @@ def validate_model_fields(schema: Any, values: Mapping[str, Any]) -> None:
         try:
             TypeAdapter(field.annotation).validate_python(value)
         except ValidationError as exc:
-            raise InvalidStateError(
+            raise InvalidInputError(
                 f"state key {key!r} does not accept {value!r}: {schema.__name__}.{key} is "
                 f"{field.annotation!r} ({exc.errors()[0]['msg']})"
             ) from None

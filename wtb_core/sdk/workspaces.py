@@ -9,7 +9,7 @@ from pathlib import Path
 from wtb_core.errors import StorageError
 from wtb_core.ports.file_tracker import TrackedExecution
 from wtb_core.project import WorkflowProject
-from wtb_core.storage.tables import ExecutionRow
+from wtb_core.storage.tables import ExecutionRecord
 
 
 class WorkspaceRoots:
@@ -32,11 +32,11 @@ class WorkspaceRoots:
             self._roots.add(path)
         return path
 
-    def of(self, row: ExecutionRow) -> Path:
+    def of(self, row: ExecutionRecord) -> Path:
         """The directory an execution runs in."""
         return Path(row.workspace) if row.workspace else self.default
 
-    def trusted(self, row: ExecutionRow) -> Path:
+    def trusted(self, row: ExecutionRecord) -> Path:
         """The execution's workspace, if it lies inside a root this bench may write files
         to: its own workspace, its data directory, ``StackConfig.workspace_roots``, and the
         workspaces given to runs of this process. The metadata database decides where a
@@ -54,7 +54,7 @@ class WorkspaceRoots:
             "(WTB_WORKSPACE_ROOTS)"
         )
 
-    def tracked(self, project: WorkflowProject, row: ExecutionRow) -> TrackedExecution | None:
+    def tracked(self, project: WorkflowProject, row: ExecutionRecord) -> TrackedExecution | None:
         """What the file tracker needs about ``row``, or ``None`` when its project tracks no
         files."""
         if not project.file_tracking.enabled:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
@@ -15,7 +16,10 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
+    or_,
     select,
+    text,
     type_coerce,
     update,
 )
@@ -32,25 +36,29 @@ from wtb_core.storage.file_commits import FileCommitQueries
 from wtb_core.storage.sqlite_fast import FastRowWriter
 from wtb_core.storage.state_codec import StateCodec
 from wtb_core.storage.tables import (
-    AuditEventRow,
+    AuditEventRecord,
     BatchCellRecord,
     BatchRecord,
-    ExecutionRow,
+    ExecutionRecord,
     FileSnapshotRecord,
-    ProjectRow,
+    ProjectRecord,
 )
 
 # The hot paths (a run writes an execution row and its events) use Core statements on the
 # tables: the ORM's unit of work costs more than the SQL itself here.
-_EXECUTIONS = cast(Table, ExecutionRow.__table__)
+_EXECUTIONS = cast(Table, ExecutionRecord.__table__)
 _INSERT_EXECUTION = insert(_EXECUTIONS)
 _UPDATE_EXECUTION = update(_EXECUTIONS).where(_EXECUTIONS.c.id == bindparam("execution_id"))
-_INSERT_EVENTS = insert(cast(Table, AuditEventRow.__table__))
+_EVENTS = cast(Table, AuditEventRecord.__table__)
+_INSERT_EVENTS = insert(_EVENTS)
+_INSERT_EVENTS_RETURNING = _INSERT_EVENTS.returning(_EVENTS.c.id, sort_by_parameter_order=True)
+# Held by each transaction appending audit rows on PostgreSQL (see append_events).
+_LOCK_EVENT_LOG = text("SELECT pg_advisory_xact_lock(7781346255003721)")
 _BATCHES = cast(Table, BatchRecord.__table__)
 _BATCH_ROWS = cast(Table, BatchCellRecord.__table__)
 _EXECUTION_STATES = ("state", "initial_state")
 _log = logging.getLogger(__name__)
-_Row = TypeVar("_Row", ExecutionRow, BatchCellRecord)
+_Row = TypeVar("_Row", ExecutionRecord, BatchCellRecord)
 _JSON_COLUMNS = tuple(c.name for c in _EXECUTIONS.columns if isinstance(c.type, JSON))
 
 
@@ -80,10 +88,10 @@ class MetadataStore(FileCommitQueries):
     ) -> None:
         now = utcnow()
         with self.db.transaction() as session:
-            row = session.get(ProjectRow, name)
+            row = session.get(ProjectRecord, name)
             if row is None:
                 session.add(
-                    ProjectRow(
+                    ProjectRecord(
                         name=name,
                         description=description,
                         factory_ref=factory_ref,
@@ -98,13 +106,18 @@ class MetadataStore(FileCommitQueries):
                 row.settings = settings
                 row.updated_at = now
 
-    def get_project(self, name: str) -> ProjectRow | None:
+    def get_project(self, name: str) -> ProjectRecord | None:
         with self.db.reader() as session:
-            return session.get(ProjectRow, name)
+            return session.get(ProjectRecord, name)
 
-    def list_projects(self) -> list[ProjectRow]:
+    def list_projects(self) -> list[ProjectRecord]:
         with self.db.reader() as session:
-            return list(session.scalars(select(ProjectRow).order_by(ProjectRow.name)))
+            return list(session.scalars(select(ProjectRecord).order_by(ProjectRecord.name)))
+
+    def ping(self) -> None:
+        """A trivial read; raises when the database does not answer."""
+        with self.db.reader() as session:
+            session.execute(select(literal(1)))
 
     # -- typed state ---------------------------------------------------------------------
 
@@ -131,7 +144,7 @@ class MetadataStore(FileCommitQueries):
                     _log.warning("%s; read as JSON data instead", exc)
         return row
 
-    def _execution(self, row: ExecutionRow) -> ExecutionRow:
+    def _execution(self, row: ExecutionRecord) -> ExecutionRecord:
         """A stored execution, typed; ``StorageError`` if a column of it is damaged."""
         for column in _JSON_COLUMNS:
             value = getattr(row, column)
@@ -143,7 +156,7 @@ class MetadataStore(FileCommitQueries):
                 )
         return self._decoded(row, _EXECUTION_STATES, f"execution {row.id}")
 
-    def _readable(self, rows: Iterable[ExecutionRow]) -> list[ExecutionRow]:
+    def _readable(self, rows: Iterable[ExecutionRecord]) -> list[ExecutionRecord]:
         """``rows`` typed, leaving out (with a warning) those that are damaged."""
         readable = []
         for row in rows:
@@ -155,7 +168,7 @@ class MetadataStore(FileCommitQueries):
 
     # -- executions ----------------------------------------------------------------------
 
-    def create_execution(self, row: ExecutionRow) -> None:
+    def create_execution(self, row: ExecutionRecord) -> None:
         values = {column.key: getattr(row, column.key) for column in _EXECUTIONS.columns}
         values["time_travel"] = bool(values["time_travel"])
         values = self._encoded(values, _EXECUTION_STATES)
@@ -236,9 +249,9 @@ class MetadataStore(FileCommitQueries):
         with self.db.reader() as session:
             return int(session.scalar(query) or 0)
 
-    def get_execution(self, execution_id: str) -> ExecutionRow:
+    def get_execution(self, execution_id: str) -> ExecutionRecord:
         with self.db.reader() as session:
-            row = session.get(ExecutionRow, execution_id)
+            row = session.get(ExecutionRecord, execution_id)
         if row is None:
             raise ExecutionNotFoundError(_missing(execution_id))
         return self._execution(row)
@@ -249,44 +262,105 @@ class MetadataStore(FileCommitQueries):
         status: str | None = None,
         limit: int | None = None,
         variant_config: Mapping[str, str] | None = None,
-    ) -> list[ExecutionRow]:
-        """Executions, newest first; ``variant_config`` keeps those that ran these variants."""
-        query = select(ExecutionRow).order_by(ExecutionRow.created_at.desc(), ExecutionRow.id)
+        *,
+        after: tuple[datetime, str] | None = None,
+    ) -> list[ExecutionRecord]:
+        """Executions, newest first (ties by id); ``variant_config`` keeps those that ran
+        these variants; ``after`` (``(created_at, id)`` of a listed execution) keeps those
+        listed after it, for keyset paging."""
+        query = select(ExecutionRecord).order_by(
+            ExecutionRecord.created_at.desc(), ExecutionRecord.id
+        )
+        if after is not None:
+            created, last_id = after
+            query = query.where(
+                or_(
+                    ExecutionRecord.created_at < created,
+                    and_(ExecutionRecord.created_at == created, ExecutionRecord.id > last_id),
+                )
+            )
         if variant_config:
             query = query.where(self._ran_variants(dict(variant_config)))
         if project is not None:
-            query = query.where(ExecutionRow.project == project)
+            query = query.where(ExecutionRecord.project == project)
         if status is not None:
-            query = query.where(ExecutionRow.status == status)
+            query = query.where(ExecutionRecord.status == status)
         if limit is not None:
             query = query.limit(limit)
         with self.db.reader() as session:
             return self._readable(session.scalars(query))
 
     def _ran_variants(self, variants: dict[str, str]) -> Any:
-        column = ExecutionRow.variant_config
+        column = ExecutionRecord.variant_config
         if self.db.write_engine.dialect.name == "postgresql":  # served by the GIN index
             return type_coerce(column, JSONB).contains(variants)
         return and_(*(func.json_extract(column, f'$."{k}"') == v for k, v in variants.items()))
 
     # -- audit ---------------------------------------------------------------------------
 
-    def append_events(self, events: Sequence[dict[str, Any]]) -> None:
-        """Insert audit rows in one statement (executemany) and one transaction."""
-        if events:
-            rows = list(events)
+    def append_events(self, events: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert audit rows in one statement and one transaction; their ids, in the rows'
+        order (``[]`` where the database cannot return them from a multi-row insert).
 
-            def write() -> None:
-                with self.db.connection() as connection:
+        The ids (the event log's ``seq``) follow commit order, so a reader that saw id
+        ``n`` has seen every row below it: SQLite serialises writers; on PostgreSQL the
+        transaction takes an advisory lock first, so a writer in another process cannot
+        commit id 10 while id 9 is still uncommitted."""
+        if not events:
+            return []
+        rows = list(events)
+
+        def write() -> list[int]:
+            with self.db.connection() as connection:
+                if connection.dialect.name == "postgresql":
+                    connection.execute(_LOCK_EVENT_LOG)
+                if not connection.dialect.insert_executemany_returning_sort_by_parameter_order:
                     connection.execute(_INSERT_EVENTS, rows)
+                    return []
+                return list(connection.execute(_INSERT_EVENTS_RETURNING, rows).scalars())
 
-            self.db.retrying(write)
+        return self.db.retrying(write)
 
-    def list_events(self, execution_id: str) -> list[AuditEventRow]:
+    def events_since(
+        self,
+        seq: int,
+        limit: int,
+        executions: Collection[str] | None = None,
+        batches: Collection[str] | None = None,
+        projects: Collection[str] | None = None,
+        until: int | None = None,
+    ) -> list[AuditEventRecord]:
+        """Up to ``limit`` events of the log with ``seq < id <= until``, oldest first.
+        Without filters every event; with some, the events of any of these executions,
+        batches or projects."""
+        table = AuditEventRecord
+        query = select(table).where(table.id > seq).order_by(table.id).limit(limit)
+        if until is not None:
+            query = query.where(table.id <= until)
+        chosen = [
+            column.in_(list(values))
+            for column, values in (
+                (table.execution_id, executions),
+                (table.batch_id, batches),
+                (table.project, projects),
+            )
+            if values is not None
+        ]
+        if chosen:
+            query = query.where(or_(*chosen))
+        with self.db.reader() as session:
+            return list(session.scalars(query))
+
+    def last_event_seq(self) -> int:
+        """The ``seq`` of the newest stored event (0 for an empty log)."""
+        with self.db.reader() as session:
+            return int(session.scalar(select(func.max(AuditEventRecord.id))) or 0)
+
+    def list_events(self, execution_id: str) -> list[AuditEventRecord]:
         query = (
-            select(AuditEventRow)
-            .where(AuditEventRow.execution_id == execution_id)
-            .order_by(AuditEventRow.id)
+            select(AuditEventRecord)
+            .where(AuditEventRecord.execution_id == execution_id)
+            .order_by(AuditEventRecord.id)
         )
         with self.db.reader() as session:
             return list(session.scalars(query))
@@ -348,15 +422,29 @@ class MetadataStore(FileCommitQueries):
                     )
                 )
 
-    def batch_rows(self, batch_id: str) -> list[BatchCellRecord]:
+    def batch_rows(
+        self,
+        batch_id: str,
+        *,
+        combination_index: int | None = None,
+        case: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[BatchCellRecord]:
+        """A batch's rows in cell order, optionally of one combination, case (name) and/or
+        status, ``limit`` of them from ``offset``."""
+        where = _row_filter(batch_id, combination_index, case, status)
         query = (
             select(BatchCellRecord)
-            .where(BatchCellRecord.batch_id == batch_id)
+            .where(*where)
             .order_by(
                 BatchCellRecord.combination_index,
                 BatchCellRecord.case_index,
                 BatchCellRecord.repetition,
             )
+            .offset(offset or None)
+            .limit(limit)
         )
         with self.db.reader() as session:
             return [
@@ -364,17 +452,44 @@ class MetadataStore(FileCommitQueries):
                 for row in session.scalars(query)
             ]
 
+    def count_batch_rows(
+        self,
+        batch_id: str,
+        *,
+        combination_index: int | None = None,
+        case: str | None = None,
+        status: str | None = None,
+    ) -> int:
+        """How many rows ``batch_rows`` with these filters (and no limit) returns."""
+        where = _row_filter(batch_id, combination_index, case, status)
+        query = select(func.count()).select_from(BatchCellRecord).where(*where)
+        with self.db.reader() as session:
+            return int(session.scalar(query) or 0)
+
     def delete_execution(self, execution_id: str) -> None:
         """Delete an execution with its audit trail and file-snapshot links."""
         with self.db.transaction() as session:
-            for table in (FileSnapshotRecord, AuditEventRow):
+            for table in (FileSnapshotRecord, AuditEventRecord):
                 session.execute(delete(table).where(table.execution_id == execution_id))
             result = cast(
                 CursorResult[Any],
-                session.execute(delete(ExecutionRow).where(ExecutionRow.id == execution_id)),
+                session.execute(delete(ExecutionRecord).where(ExecutionRecord.id == execution_id)),
             )
             if result.rowcount == 0:
                 raise ExecutionNotFoundError(_missing(execution_id))
+
+
+def _row_filter(
+    batch_id: str, combination_index: int | None, case: str | None, status: str | None
+) -> list[Any]:
+    where: list[Any] = [BatchCellRecord.batch_id == batch_id]
+    if combination_index is not None:
+        where.append(BatchCellRecord.combination_index == combination_index)
+    if case is not None:
+        where.append(BatchCellRecord.case == case)
+    if status is not None:
+        where.append(BatchCellRecord.status == status)
+    return where
 
 
 def _missing(execution_id: str) -> str:

@@ -1,4 +1,10 @@
-"""The metadata schema. Changing it means adding an Alembic migration in ``migrations/``."""
+"""The metadata schema. Changing it means adding an Alembic migration in ``migrations/``.
+
+Naming: a ``*Record`` class is the ORM mapping of one table row and never leaves the
+kernel's services; what the SDK returns are pydantic models named for what they mean
+(``ExecutionResult``, ``BatchTestResult``, ``BatchRow`` — a row of a batch's results table,
+stored as a ``BatchCellRecord``).
+"""
 
 from __future__ import annotations
 
@@ -30,7 +36,7 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSONType, list[Any]: JSONType}
 
 
-class ProjectRow(Base):
+class ProjectRecord(Base):
     __tablename__ = "projects"
 
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
@@ -41,7 +47,7 @@ class ProjectRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class ExecutionRow(Base):
+class ExecutionRecord(Base):
     __tablename__ = "executions"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -73,7 +79,7 @@ class ExecutionRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class AuditEventRow(Base):
+class AuditEventRecord(Base):
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -86,8 +92,12 @@ class AuditEventRow(Base):
     checkpoint_id: Mapped[str | None] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    batch_id: Mapped[str | None] = mapped_column(String(64), default=None)
 
-    __table_args__ = (Index("ix_audit_events_execution_id_id", "execution_id", "id"),)
+    __table_args__ = (
+        Index("ix_audit_events_execution_id_id", "execution_id", "id"),
+        Index("ix_audit_events_batch_id_id", "batch_id", "id"),
+    )
 
 
 class BatchRecord(Base):
@@ -183,3 +193,34 @@ class FileSnapshotRecord(Base):
     __table_args__ = (
         UniqueConstraint("execution_id", "checkpoint_id", name="uq_file_snapshots_checkpoint"),
     )
+
+
+class ApiThreadRecord(Base):
+    """A thread of the LangGraph Agent Server API (``wtb_core.server.langgraph``)."""
+
+    __tablename__ = "api_threads"
+
+    thread_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    execution_id: Mapped[str | None] = mapped_column(String(64))
+    project: Mapped[str | None] = mapped_column(String(200))
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiRunRecord(Base):
+    """A run on an API thread: a run or a resume of the thread's execution."""
+
+    __tablename__ = "api_runs"
+
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    thread_id: Mapped[str] = mapped_column(String(64))
+    assistant_id: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    multitask_strategy: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_api_runs_thread_id_created_at", "thread_id", "created_at"),)

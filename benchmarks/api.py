@@ -1,0 +1,173 @@
+"""The server's cost over the bench in process, one run, baselines measured alongside.
+
+1. A 10-node chain run to completion: ``bench.run`` in process vs native
+   ``POST /api/v1/executions?wait=true`` vs LangGraph's ``POST /threads/{id}/runs/wait``
+   (the real ``langgraph-sdk`` client), interleaved; p50 and p99, ratios of p50s.
+2. A 100-checkpoint history: ``bench.get_checkpoints`` vs ``GET /api/v1/executions/{id}/
+   checkpoints`` and the SDK's ``threads.get_history(limit=100)``.
+3. Event delivery: 20 WebSocket subscribers to ``*`` while a batch runs; p50/p99 of the
+   time from an event's creation (its ``timestamp``) to its arrival at each subscriber.
+
+    .venv/bin/python -m benchmarks.api [--runs 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+from langgraph_sdk import get_sync_client
+from websockets.sync.client import connect
+
+from benchmarks.overhead import NODES, chain
+from wtb_core import TestCase, WorkflowProject, WTBTestBench
+from wtb_core.server.threaded import serve_in_thread
+
+HISTORY = 100
+SUBSCRIBERS = 20
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000
+
+
+def _report(title: str, rows: dict[str, list[float]], baseline: str) -> None:
+    print(title)
+    base = _percentiles(rows[baseline])[0]
+    for name, samples in rows.items():
+        p50, p99 = _percentiles(samples)
+        print(f"  {name:38s} p50 {p50:8.3f} ms  p99 {p99:8.3f} ms  {p50 / base:6.3f}x")
+
+
+def long_chain() -> object:
+    return chain(HISTORY - 2)  # the input and start checkpoints, then one per node
+
+
+def runs(bench: WTBTestBench, url: str, count: int) -> None:
+    sdk = get_sync_client(url=url, api_key=None)
+    with httpx.Client(base_url=url, timeout=60) as http:
+
+        def in_process() -> None:
+            assert bench.run("chain", {"x": 0}).state["x"] == NODES
+
+        def native() -> None:
+            response = http.post(
+                "/api/v1/executions?wait=true", json={"project": "chain", "initial_state": {"x": 0}}
+            )
+            assert response.status_code == 200 and response.json()["state"]["x"] == NODES
+
+        def langgraph() -> None:
+            thread = sdk.threads.create()
+            values = sdk.runs.wait(thread["thread_id"], "chain", input={"x": 0})
+            assert values["x"] == NODES
+
+        calls = {"bench.run (in process)": in_process, "POST /api/v1/executions?wait": native,
+                 "POST /threads/{id}/runs/wait (sdk)": langgraph}  # fmt: skip
+        for fn in calls.values():  # warm-up
+            for _ in range(10):
+                fn()
+        samples: dict[str, list[float]] = {name: [] for name in calls}
+        for _ in range(count):
+            for name, fn in calls.items():
+                samples[name].append(_timed(fn))
+    _report(f"{NODES}-node chain run to completion, {count} runs each, interleaved", samples,
+            "bench.run (in process)")  # fmt: skip
+
+
+def history(bench: WTBTestBench, url: str, count: int) -> None:
+    done = bench.run("long", {"x": 0})
+    assert len(bench.get_checkpoints(done.execution_id)) == HISTORY
+    sdk = get_sync_client(url=url, api_key=None)
+    thread = sdk.threads.create()
+    sdk.runs.wait(thread["thread_id"], "long", input={"x": 0})
+    with httpx.Client(base_url=url, timeout=60) as http:
+        calls = {
+            "bench.get_checkpoints (in process)": lambda: bench.get_checkpoints(done.execution_id),
+            "GET /api/v1/executions/{id}/checkpoints": lambda: http.get(
+                f"/api/v1/executions/{done.execution_id}/checkpoints"
+            ).raise_for_status(),
+            "POST /threads/{id}/history (sdk)": lambda: sdk.threads.get_history(
+                thread["thread_id"], limit=HISTORY
+            ),
+        }
+        samples: dict[str, list[float]] = {name: [] for name in calls}
+        for _ in range(count):
+            for name, fn in calls.items():
+                samples[name].append(_timed(fn))
+    _report(f"{HISTORY}-checkpoint history, {count} reads each", samples,
+            "bench.get_checkpoints (in process)")  # fmt: skip
+
+
+def delivery(bench: WTBTestBench, url: str) -> None:
+    ws_url = url.replace("http://", "ws://") + "/api/v1/stream"
+    latencies: list[float] = []
+    lock = threading.Lock()
+    ready = threading.Barrier(SUBSCRIBERS + 1)
+    stop = threading.Event()
+
+    def subscriber() -> None:
+        with connect(ws_url) as socket:
+            socket.send(json.dumps({"subscribe": ["*"]}))
+            ready.wait()
+            while not stop.is_set():
+                try:
+                    message = json.loads(socket.recv(timeout=0.5))
+                except TimeoutError:
+                    continue
+                arrived = time.time()
+                if "seq" in message and message.get("timestamp"):
+                    created = datetime.fromisoformat(message["timestamp"]).timestamp()
+                    with lock:
+                        latencies.append((arrived - created) * 1000)
+
+    threads = [threading.Thread(target=subscriber) for _ in range(SUBSCRIBERS)]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    time.sleep(0.2)
+    cases = [TestCase(inputs={"x": i}) for i in range(40)]
+    bench.run_batch_test(project="chain", variant_matrix=[{}], test_cases=cases, parallelism=2)
+    time.sleep(0.5)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    p50, p99 = _percentiles(latencies)
+    print(f"event delivery to {SUBSCRIBERS} WebSocket subscribers while a 40-case batch runs")
+    print(f"  {len(latencies)} deliveries: p50 {p50:.1f} ms  p99 {p99:.1f} ms  (must be <= 50 ms)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=200)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="wtb-api-bench-"))
+    bench = WTBTestBench(data_dir=workdir, load_entrypoints=False)
+    bench.register_project(WorkflowProject("chain", chain))
+    bench.register_project(WorkflowProject("long", long_chain))
+    server = serve_in_thread(bench)
+    try:
+        runs(bench, server.url, args.runs)
+        history(bench, server.url, max(20, args.runs // 4))
+        delivery(bench, server.url)
+    finally:
+        server.stop()
+        bench.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""``create_app``: the FastAPI application of ``wtb serve`` over one bench."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from wtb_core import __version__
+from wtb_core.sdk.bench import WTBTestBench
+from wtb_core.server import errors, health, langgraph, native, stream
+from wtb_core.server.events import EventHub
+from wtb_core.server.jobs import JobPool
+from wtb_core.server.security import Guard
+from wtb_core.server.settings import ServeSettings
+
+
+def create_app(
+    bench: WTBTestBench, settings: ServeSettings | None = None, *, close_bench: bool = False
+) -> FastAPI:
+    """The application serving ``bench``. On shutdown it drains its job pool (running
+    executions pause at their next node boundary) and, with ``close_bench``, closes the
+    bench."""
+    settings = settings or ServeSettings()
+    jobs = JobPool(bench, settings.workers, settings.queue)
+    events = EventHub(bench.stack.metadata, bench.services.events)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await events.start()  # the event stream's tail of the log
+        try:
+            yield
+        finally:
+            await events.stop()
+        await asyncio.to_thread(jobs.drain, settings.shutdown_grace)
+        if close_bench:
+            await asyncio.to_thread(bench.close)
+
+    app = FastAPI(
+        title="WTB — Workflow Test Bench",
+        version=__version__,
+        summary="Runs, time travel, variants and batch tests of LangGraph workflows",
+        lifespan=lifespan,
+        responses=errors.ERROR_RESPONSES,
+    )
+    app.state.bench = bench
+    app.state.settings = settings
+    app.state.jobs = jobs
+    app.state.events = events
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(native.router)
+    app.include_router(stream.router)
+    app.include_router(langgraph.router)
+    bench.plugins.add_routes(app)
+    app.add_middleware(Guard, settings=settings)
+    if settings.allowed_origins:  # outermost: answers preflights before the guard
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.allowed_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["Content-Location", "Location"],
+        )
+    return app

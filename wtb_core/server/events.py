@@ -1,0 +1,499 @@
+"""``EventHub``: the stored event log, tailed and fanned out to the stream's subscribers.
+
+The log is the ``audit_events`` table; an event's ``seq`` is its row id. Its rows commit
+in seq order (``MetadataStore.append_events``), so whoever has read every row up to ``n``
+has missed none below it. The hub keeps such a cursor: it reads the rows after it when
+the bench's event bus has committed some (``EventBus.on_stored``) and at least every
+``poll_interval`` seconds (rows other processes wrote: a detached batch, another bench on
+the same database), and offers each to every live subscriber whose topics match.
+
+A ``Subscriber`` (one per socket) is either *live* — the hub appends matching events to
+its queue — or *catching up*: it reads the log itself, page by page, from its ``since``
+through the newest stored event, and goes live once it has read as far as the hub's
+cursor (the check and the hub's deliveries run on the event loop, so nothing lands
+between the two; the hub's later offer of an event already read is ignored): no event
+is missed or sent twice. Its
+queue is bounded: an event that finds it full drops the subscriber from live delivery
+and queues a ``lagged`` notice with the last seq it was sent; the client resubscribes
+with ``since=`` that seq. The hub never waits for a subscriber, so a slow client slows
+neither the executions nor the other clients.
+
+Everything here runs on the server's event loop except the reads (worker threads) and
+the bus's notification (the bus's writer thread, handed to the loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Collection, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from wtb_core.engine.events import EventBus
+from wtb_core.storage.database import as_utc, json_dumps
+from wtb_core.storage.metadata import MetadataStore
+from wtb_core.storage.tables import AuditEventRecord
+
+log = logging.getLogger(__name__)
+
+MAX_NOTICES = 1000
+GOING_AWAY, POLICY_VIOLATION = 1001, 1008  # WebSocket close codes
+STOPPING = "the server is stopping; reconnect with since=<the last seq you got>"
+
+BUS_INTERVAL = 0.01
+"""Seconds the bench's audit writer waits at most while a server runs (the SDK's 0.25 s
+would put a quarter second between an event and its subscribers)."""
+
+
+def wire_event(row: AuditEventRecord) -> dict[str, Any]:
+    """An event as the stream sends it. A batch's own progress events have
+    ``execution_id`` ``""`` and their ``batch_id`` set."""
+    return _wire(
+        row.id,
+        row.event_type,
+        row.execution_id,
+        row.batch_id,
+        row.project,
+        row.node,
+        row.checkpoint_id,
+        row.timestamp,
+        row.severity,
+        row.message,
+        row.data,
+    )
+
+
+def _wire(
+    seq: int,
+    type_: str,
+    execution_id: str,
+    batch_id: str | None,
+    project: str,
+    node: str | None,
+    checkpoint_id: str | None,
+    timestamp: datetime,
+    severity: str,
+    message: str,
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "type": type_,
+        "execution_id": execution_id,
+        "batch_id": batch_id,
+        "project": project,
+        "node": node,
+        "checkpoint_id": checkpoint_id,
+        "timestamp": as_utc(timestamp).astimezone(UTC).isoformat(),
+        "severity": severity,
+        "message": message,
+        "data": data,
+    }
+
+
+class LogEvent:
+    """One event of the log: what subscriptions match on, and its wire text (rendered
+    once, when first sent)."""
+
+    __slots__ = ("_text", "batch_id", "execution_id", "project", "seq", "wire")
+
+    def __init__(self, wire: dict[str, Any]) -> None:
+        self.wire = wire
+        self.seq: int = wire["seq"]
+        self.execution_id: str = wire["execution_id"]
+        self.batch_id: str | None = wire["batch_id"]
+        self.project: str = wire["project"]
+        self._text: str | None = None
+
+    @classmethod
+    def of(cls, row: AuditEventRecord) -> LogEvent:
+        return cls(wire_event(row))
+
+    @classmethod
+    def stored(cls, seq: int, row: dict[str, Any]) -> LogEvent:
+        """From a row the bus just wrote (``EventBus.on_stored``): the same as reading it
+        back."""
+        return cls(
+            _wire(
+                seq,
+                row["event_type"],
+                row["execution_id"],
+                row.get("batch_id"),
+                row["project"],
+                row["node"],
+                row["checkpoint_id"],
+                row["timestamp"],
+                row["severity"],
+                row["message"],
+                row["data"],
+            )
+        )
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = json_dumps(self.wire)
+        return self._text
+
+
+class TopicError(ValueError):
+    """A topic the stream does not know."""
+
+
+@dataclass
+class Topics:
+    """What a subscriber wants: ``*`` (every event), ``execution:<id>``, ``batch:<id>``,
+    ``project:<name>``; an event matches when any of them does."""
+
+    everything: bool = False
+    executions: set[str] = field(default_factory=set)
+    batches: set[str] = field(default_factory=set)
+    projects: set[str] = field(default_factory=set)
+
+    def _sets(self) -> dict[str, set[str]]:
+        return {"execution": self.executions, "batch": self.batches, "project": self.projects}
+
+    def _parsed(self, topics: Iterable[str]) -> list[tuple[str, str]]:
+        parsed = []
+        for topic in topics:
+            kind, sep, value = topic.partition(":")
+            if topic == "*":
+                parsed.append(("*", ""))
+            elif sep and value and kind in self._sets():
+                parsed.append((kind, value))
+            else:
+                raise TopicError(
+                    f"unknown topic {topic!r}: use 'execution:<id>', 'batch:<id>', "
+                    "'project:<name>' or '*'"
+                )
+        return parsed
+
+    def add(self, topics: Iterable[str]) -> None:
+        """Add ``topics`` (all or none: ``TopicError`` names the first bad one)."""
+        for kind, value in self._parsed(topics):
+            if kind == "*":
+                self.everything = True
+            else:
+                self._sets()[kind].add(value)
+
+    def remove(self, topics: Iterable[str]) -> None:
+        for kind, value in self._parsed(topics):
+            if kind == "*":
+                self.everything = False
+            else:
+                self._sets()[kind].discard(value)
+
+    def names(self) -> list[str]:
+        named = [f"{kind}:{v}" for kind, values in self._sets().items() for v in sorted(values)]
+        return ["*", *named] if self.everything else named
+
+    def matches(self, event: LogEvent) -> bool:
+        return (
+            self.everything
+            or event.execution_id in self.executions
+            or (event.batch_id is not None and event.batch_id in self.batches)
+            or event.project in self.projects
+        )
+
+    def filters(self) -> dict[str, Collection[str] | None]:
+        """``MetadataStore.events_since`` filters selecting the events that match."""
+        if self.everything:
+            return {}
+        return {"executions": self.executions, "batches": self.batches, "projects": self.projects}
+
+
+class EventHub:
+    """Tails the event log and delivers it to subscribers (see the module's docstring).
+
+    ``queue_size`` bounds each subscriber's queue; ``page`` is how many rows one read
+    takes. ``start()`` and ``stop()`` bracket the server's life.
+    """
+
+    def __init__(
+        self,
+        metadata: MetadataStore,
+        bus: EventBus | None = None,
+        *,
+        poll_interval: float = 0.5,
+        queue_size: int = 10_000,
+        page: int = 500,
+    ) -> None:
+        self.metadata = metadata
+        self.bus = bus
+        self.poll_interval = poll_interval
+        self.queue_size = queue_size
+        self.page = page
+        self.cursor = 0  # every event with a seq up to it has been offered
+        self._live: set[Subscriber] = set()
+        self._subscribers: set[Subscriber] = set()
+        self._woken = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._unlisten: Callable[[], None] | None = None
+        self._bus_interval: float | None = None
+        # The tail reads on a thread of their own: never queued behind other blocking calls.
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="wtb-event-hub")
+
+    # -- life ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start tailing at the newest stored event; run the bus at ``BUS_INTERVAL``."""
+        self._loop = asyncio.get_running_loop()
+        self.cursor = await asyncio.to_thread(self.metadata.last_event_seq)
+        if self.bus is not None:
+            self._unlisten = self.bus.on_stored(self._notify)
+            self._bus_interval = self.bus.interval
+            self.bus.interval = min(self._bus_interval, BUS_INTERVAL)
+        self._task = asyncio.create_task(self._tail(), name="wtb-event-hub")
+
+    async def stop(self) -> None:
+        """Stop tailing, end every subscriber's stream, give the bus its interval back."""
+        if self._unlisten is not None:
+            self._unlisten()
+            self._unlisten = None
+        if self.bus is not None and self._bus_interval is not None:
+            self.bus.interval = self._bus_interval
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for subscriber in list(self._subscribers):
+            subscriber.close()
+        self._reader.shutdown(wait=False)
+
+    def _notify(self, stored: list[tuple[int, dict[str, Any]]]) -> None:
+        """Called on the bus's writer thread after a commit, with the rows it wrote."""
+        loop = self._loop
+        if loop is not None:
+            events = [LogEvent.stored(seq, row) for seq, row in stored]
+            with contextlib.suppress(RuntimeError):  # the loop is closing
+                loop.call_soon_threadsafe(self._stored, events)
+
+    def _stored(self, events: list[LogEvent]) -> None:
+        """Rows the bus committed: delivered at once when they follow the cursor without
+        a gap; otherwise (rows of another writer came between, or no seqs) the log is
+        read."""
+        if events and events[0].seq == self.cursor + 1 and self._contiguous(events):
+            self._deliver(events)
+        else:
+            self._woken.set()
+
+    @staticmethod
+    def _contiguous(events: list[LogEvent]) -> bool:
+        return events[-1].seq - events[0].seq == len(events) - 1
+
+    # -- subscribers ---------------------------------------------------------------------
+
+    def subscriber(self) -> Subscriber:
+        """A new subscriber (of no topic yet); ``close()`` it when its socket ends."""
+        subscriber = Subscriber(self)
+        self._subscribers.add(subscriber)
+        return subscriber
+
+    @property
+    def subscribers(self) -> int:
+        """Open subscribers (live, catching up or lagged)."""
+        return len(self._subscribers)
+
+    def _go_live(self, subscriber: Subscriber) -> bool:
+        """Make ``subscriber`` live if it has read the log up to the hub's cursor."""
+        if subscriber.cursor < self.cursor:
+            return False
+        self._live.add(subscriber)
+        return True
+
+    def _leave(self, subscriber: Subscriber, closing: bool = False) -> None:
+        self._live.discard(subscriber)
+        if closing:
+            self._subscribers.discard(subscriber)
+
+    async def read(
+        self, after: int, filters: dict[str, Collection[str] | None], through: bool = False
+    ) -> tuple[int, list[LogEvent]]:
+        """Up to ``page`` events of the log after ``after``, rendered, with the seq the
+        read covers when it returns fewer: with ``through`` the newest stored event's
+        (every event up to it has committed), else the last event read."""
+        low = self.cursor
+
+        def load() -> tuple[int, list[LogEvent]]:
+            end = max(low, self.metadata.last_event_seq()) if through else None
+            rows = self.metadata.events_since(after, self.page, until=end, **filters)
+            events = [LogEvent.of(row) for row in rows]
+            return (end if end is not None else events[-1].seq if events else after), events
+
+        if through:
+            return await asyncio.to_thread(load)
+        return await asyncio.get_running_loop().run_in_executor(self._reader, load)
+
+    # -- tailing -------------------------------------------------------------------------
+
+    async def _tail(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.poll_interval):
+                    await self._woken.wait()
+            self._woken.clear()
+            try:
+                while True:
+                    _, events = await self.read(self.cursor, {})
+                    self._deliver(events)
+                    if len(events) < self.page:
+                        break
+            except Exception:  # the database is away: keep the cursor, read again later
+                log.exception("reading the event log failed; retrying")
+                await asyncio.sleep(self.poll_interval)
+
+    def _deliver(self, events: list[LogEvent]) -> None:
+        """Offer ``events`` (the log after ``cursor``, in order) to the live subscribers."""
+        for event in events:
+            if event.seq <= self.cursor:  # delivered already by the other path
+                continue
+            for subscriber in list(self._live):
+                if subscriber.topics.matches(event):
+                    subscriber.offer(event)
+        if events:
+            self.cursor = max(self.cursor, events[-1].seq)
+
+
+class Subscriber:
+    """One socket's subscription: its topics, its place in the log, what waits to go out.
+
+    ``subscribe``/``unsubscribe`` change it; ``outgoing()`` yields the JSON texts to send,
+    in order: events, and the notices ``{"type": "subscribed", "topics", "seq"}`` (live
+    from after ``seq`` on), ``{"type": "lagged", "seq"}`` and ``{"type": "error",
+    "message"}``.
+    """
+
+    def __init__(self, hub: EventHub) -> None:
+        self.hub = hub
+        self.topics = Topics()
+        self.cursor = 0  # events up to this seq are sent, queued or not wanted
+        self.sent = 0  # the seq of the last event sent
+        self.catching_up = False
+        self.closed = False
+        self._events: deque[LogEvent] = deque()
+        self._notices: deque[dict[str, Any]] = deque()
+        self._generation = 0  # a new since= restarts a catch-up in flight
+        self._wake = asyncio.Event()
+        self._live = False
+        self.close_code, self.close_reason = GOING_AWAY, STOPPING
+
+    # -- requests (on the loop) ----------------------------------------------------------
+
+    def subscribe(self, topics: Iterable[str], since: int | None = None) -> None:
+        """Add ``topics``. With ``since``, the stream (of every topic it has) restarts
+        after that seq: stored events first, then live ones. Without it, a subscriber
+        not yet live (new, or lagged) goes live from the newest event on."""
+        self.topics.add(topics)
+        if since is not None:
+            self.hub._leave(self)
+            self._live = False
+            self._events.clear()
+            self.cursor = self.sent = since
+            self._generation += 1
+            self.catching_up = True
+        elif not self._live and not self.catching_up:
+            self.cursor = self.sent = max(self.cursor, self.hub.cursor)
+            self._live = self.hub._go_live(self)
+        if self._live:
+            self._subscribed()
+        self._wake.set()
+
+    def unsubscribe(self, topics: Iterable[str]) -> None:
+        self.topics.remove(topics)
+        self._notice({"type": "unsubscribed", "topics": self.topics.names()})
+
+    def error(self, message: str) -> None:
+        self._notice({"type": "error", "message": message})
+
+    def close(self, code: int = GOING_AWAY, reason: str = STOPPING) -> None:
+        """Stop: ``outgoing()`` ends (the socket is to be closed with ``code`` and
+        ``reason``), the hub forgets this subscriber."""
+        if not self.closed:
+            self.close_code, self.close_reason = code, reason
+        self.closed = True
+        self.hub._leave(self, closing=True)
+        self._wake.set()
+
+    # -- from the hub --------------------------------------------------------------------
+
+    def offer(self, event: LogEvent) -> None:
+        if not self._live or event.seq <= self.cursor:  # lagged; or read while catching up
+            return
+        if len(self._events) >= self.hub.queue_size:
+            self.hub._leave(self)
+            self._live = False
+            self._events.clear()
+            self._notice({"type": "lagged", "seq": self.sent})
+        else:
+            self._events.append(event)
+            self.cursor = event.seq
+        self._wake.set()
+
+    def _subscribed(self) -> None:
+        self._notice({"type": "subscribed", "topics": self.topics.names(), "seq": self.cursor})
+
+    def _notice(self, notice: dict[str, Any]) -> None:
+        """Queue a notice; a client that sends requests and never reads the answers is
+        cut off rather than answered without bound."""
+        if len(self._notices) >= MAX_NOTICES:
+            self.close(POLICY_VIOLATION, f"more than {MAX_NOTICES} answers unread")
+        else:
+            self._notices.append(notice)
+        self._wake.set()
+
+    # -- to the socket -------------------------------------------------------------------
+
+    async def outgoing(self) -> AsyncIterator[str]:
+        """The texts to send, until ``close()``."""
+        while not self.closed:
+            if self._notices:
+                yield json.dumps(self._notices.popleft())
+            elif self.catching_up:
+                async for text in self._catch_up():
+                    yield text
+            elif self._events:
+                event = self._events.popleft()
+                self.sent = event.seq
+                yield event.text
+            else:
+                self._wake.clear()
+                await self._wake.wait()
+
+    async def _catch_up(self) -> AsyncIterator[str]:
+        """The stored events after ``cursor``, then live delivery (see the module)."""
+        generation = self._generation
+        while True:
+            try:
+                until, events = await self.hub.read(
+                    self.cursor, self.topics.filters(), through=True
+                )
+            except Exception as exc:
+                if generation == self._generation:
+                    self.catching_up = False
+                    self.error(
+                        f"reading the event log failed ({exc}); subscribe again with "
+                        f"since={self.sent}"
+                    )
+                return
+            for event in events:
+                if generation != self._generation or self.closed:
+                    return  # a new since= (or the end) while this page was read or sent
+                self.sent = self.cursor = event.seq
+                yield event.text
+            if generation != self._generation or self.closed:
+                return
+            if len(events) < self.hub.page:  # read everything up to ``until``
+                self.cursor = max(self.cursor, until)
+                if self.hub._go_live(self):
+                    self.catching_up = False
+                    self._live = True
+                    self._subscribed()
+                    return
