@@ -29,6 +29,7 @@ from websockets.sync.client import connect
 
 from benchmarks.overhead import NODES, chain
 from wtb_core import TestCase, WorkflowProject, WTBTestBench
+from wtb_core.config import ExecutionConfig
 from wtb_core.server.threaded import serve_in_thread
 
 HISTORY = 100
@@ -91,7 +92,7 @@ def runs(bench: WTBTestBench, url: str, count: int) -> None:
 
 def history(bench: WTBTestBench, url: str, count: int) -> None:
     done = bench.run("long", {"x": 0})
-    assert len(bench.get_checkpoints(done.execution_id)) == HISTORY
+    assert len(bench.get_checkpoints(done.execution_id)) == HISTORY, done
     sdk = get_sync_client(url=url, api_key=None)
     thread = sdk.threads.create()
     sdk.runs.wait(thread["thread_id"], "long", input={"x": 0})
@@ -158,7 +159,10 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="wtb-api-bench-"))
     bench = WTBTestBench(data_dir=workdir, load_entrypoints=False)
     bench.register_project(WorkflowProject("chain", chain))
-    bench.register_project(WorkflowProject("long", long_chain))
+    long = WorkflowProject(
+        "long", long_chain, execution=ExecutionConfig(recursion_limit=HISTORY * 2)
+    )
+    bench.register_project(long)
     server = serve_in_thread(bench)
     try:
         runs(bench, server.url, args.runs)

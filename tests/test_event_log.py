@@ -20,7 +20,7 @@ from tests import workflows
 from tests.conftest import register
 from tests.test_detached import RunnerPlugin
 from wtb_core import StackConfig, WTBTestBench
-from wtb_core.storage import metadata as metadata_module
+from wtb_core.storage import event_log as event_log_module
 from wtb_core.storage.database import MIGRATIONS, Database
 from wtb_core.storage.metadata import MetadataStore
 
@@ -76,6 +76,11 @@ def test_events_since_reads_in_seq_order_with_filters_and_bounds(store):
     assert [r.id for r in store.events_since(0, 2)] == [1, 2]
     assert [r.id for r in store.events_since(1, 10, until=3)] == [2, 3]
     assert store.events_since(0, 10, batches=["b1"])[1].event_type == "batch_progress"
+    with store.db.connection() as connection:  # the newest rows deleted: their ids stay used
+        connection.execute(text("DELETE FROM audit_events WHERE id >= 4"))
+    assert store.append_events([_row("e4")]) == []  # ids not known for sure: read the log
+    assert _ids(store, since=3) == [6]
+    assert store.append_events([_row("e5"), _row("e5")]) == [7, 8]
 
 
 def test_seqs_never_repeat_after_the_newest_events_are_deleted(data_dir):
@@ -290,7 +295,7 @@ def test_on_postgresql_seqs_follow_commit_order_across_writers(pg_url):
 
 def test_without_the_lock_a_tailer_would_skip_an_event(pg_url, monkeypatch):
     """The control for the test above: the race it guards against is real."""
-    monkeypatch.setattr(metadata_module, "_LOCK_EVENT_LOG", text("SELECT 1"))
+    monkeypatch.setattr(event_log_module, "_LOCK_EVENT_LOG", text("SELECT 1"))
     snapshots, final = _race(pg_url)
     assert final == ["A", "B"]  # A got id 1 first…
     assert ["B"] in snapshots  # …but B committed id 2 first: a tailer past 2 misses 1

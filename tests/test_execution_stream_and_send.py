@@ -15,8 +15,8 @@ from langgraph.types import Command
 from tests import workflows
 from tests.conftest import register
 from wtb_core.domain.models import ExecutionStatus
-from wtb_core.engine.driver import StreamTap
 from wtb_core.engine.records import thread_id_of
+from wtb_core.engine.runs import StreamTap
 from wtb_core.errors import InvalidInputError, InvalidStateError
 
 

@@ -7,7 +7,8 @@ import pytest
 
 from tests import workflows
 from tests.conftest import register
-from tests.server.live import LiveServer, serve
+from wtb_core.server.threaded import ThreadedServer as LiveServer
+from wtb_core.server.threaded import serve_in_thread as serve
 
 PROJECTS = {
     "linear": workflows.linear,

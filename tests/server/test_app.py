@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.server.live import serve
 from wtb_core.errors import ConfigurationError
 from wtb_core.server.settings import ServeSettings
+from wtb_core.server.threaded import serve_in_thread as serve
 
 TOKEN = "t" * 32
 
@@ -56,5 +56,18 @@ def test_with_a_token_every_request_but_the_liveness_probe_needs_it(served_bench
             assert wrong.status_code == 401
             ok = client.get("/readyz", headers={"Authorization": f"Bearer {TOKEN}"})
             assert ok.status_code == 200
+    finally:
+        server.stop()
+
+
+def test_the_langgraph_sdk_api_key_is_the_token(served_bench):
+    from langgraph_sdk import get_sync_client
+    from langgraph_sdk.errors import AuthenticationError
+
+    server = serve(served_bench, ServeSettings(port=0, token=TOKEN))
+    try:
+        assert get_sync_client(url=server.url, api_key=TOKEN).assistants.search()
+        with pytest.raises(AuthenticationError):
+            get_sync_client(url=server.url, api_key="y" * 32).assistants.search()
     finally:
         server.stop()

@@ -10,8 +10,8 @@ from langgraph_sdk import get_sync_client
 from langgraph_sdk.errors import AuthenticationError, NotFoundError, UnprocessableEntityError
 
 from tests.server.conftest import PROJECTS
-from tests.server.live import serve
 from wtb_core.server.settings import ServeSettings
+from wtb_core.server.threaded import serve_in_thread as serve
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from tests import workflows
-from tests.server.live import serve
 from wtb_core.server.settings import ServeSettings
+from wtb_core.server.threaded import serve_in_thread as serve
 
 API = "/api/v1"
 STOPPED = {"completed", "failed", "paused", "cancelled"}

@@ -7,10 +7,10 @@ import httpx
 import pytest
 
 from tests import workflows
-from tests.server.live import serve
 from tests.server.test_native_executions import API, error_of
 from wtb_core import WorkflowProject
 from wtb_core.server.settings import ServeSettings
+from wtb_core.server.threaded import serve_in_thread as serve
 
 TOKEN = "p" * 32
 PROJECT = WorkflowProject("from_module", workflows.chain3, description="a module's project")

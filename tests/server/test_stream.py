@@ -15,11 +15,13 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from tests import workflows
 from tests.conftest import register
 from tests.server.conftest import PROJECTS
-from tests.server.live import LiveServer, serve
 from tests.server.stream_client import StreamClient, measure_delivery_latency
 from wtb_core import WTBTestBench
-from wtb_core.server.events import EventHub, wire_event
+from wtb_core.server.events import MAX_NOTICES, EventHub
 from wtb_core.server.settings import ServeSettings
+from wtb_core.server.threaded import ThreadedServer as LiveServer
+from wtb_core.server.threaded import serve_in_thread as serve
+from wtb_core.server.wire import wire_event
 
 
 def hub_of(live: LiveServer) -> EventHub:
@@ -336,6 +338,19 @@ def test_malformed_messages_get_an_error_and_the_socket_stays_open(live):
         assert replayed == log
         client.send({"unsubscribe": [f"execution:{run.execution_id}"]})
         assert client.recv() == {"type": "unsubscribed", "topics": []}
+
+
+def test_a_client_that_never_reads_the_answers_to_its_requests_is_cut_off(live):
+    client = StreamClient(live.url, slow=True)
+    _shrink_send_buffer(live, client.local_port)
+    for _ in range(MAX_NOTICES + 500):
+        client.send("not json")
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            client.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    assert hub_of(live).subscribers == 0
+    assert httpx.get(f"{live.url}/healthz").status_code == 200
 
 
 def test_the_stream_takes_the_token_in_the_query_when_one_is_set(served_bench):

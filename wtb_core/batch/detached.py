@@ -21,7 +21,7 @@ from wtb_core.builtins.file_trackers import NoFileTracker
 from wtb_core.config import StackConfig
 from wtb_core.domain.events import Event, EventType
 from wtb_core.domain.models import ExecutionStatus, TestCase
-from wtb_core.engine.driver import ExecutionDriver, RunRequest
+from wtb_core.engine.driver import ExecutionDriver
 from wtb_core.engine.events import audit_row
 from wtb_core.engine.graph_cache import GraphCache, NodeWrapper, environment_wrapper
 from wtb_core.engine.records import (
@@ -31,6 +31,7 @@ from wtb_core.engine.records import (
     process_owner,
     thread_id_of,
 )
+from wtb_core.engine.runs import RunRequest
 from wtb_core.engine.threads import thread_config
 from wtb_core.project import WorkflowProject
 from wtb_core.registry import PluginRegistry

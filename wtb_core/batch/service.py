@@ -26,15 +26,14 @@ from wtb_core.batch.models import BatchRow, BatchStatus, Cell, DetachedResult
 # BatchProgress and BatchTestResult are re-exported: callers import them from here.
 from wtb_core.batch.progress import BatchProgress as BatchProgress
 from wtb_core.batch.progress import CancelWatch, ProgressEvents, ProgressTracker
+from wtb_core.batch.reading import BatchReads
 from wtb_core.batch.results import BatchTestResult as BatchTestResult
-from wtb_core.batch.results import batch_row
-from wtb_core.batch.scoring import Evaluator, combination_index, combination_label
+from wtb_core.batch.scoring import Evaluator
 from wtb_core.config import StackConfig
 from wtb_core.domain.events import Event
 from wtb_core.domain.models import ExecutionStatus, TestCase
 from wtb_core.engine.events import in_batch
-from wtb_core.engine.records import owner_alive
-from wtb_core.errors import BatchNotFoundError, ConfigurationError, InvalidStateError
+from wtb_core.errors import ConfigurationError, InvalidStateError
 from wtb_core.ports import FileTracker
 from wtb_core.ports.batch_runner import BatchJob
 from wtb_core.project import WorkflowProject
@@ -50,7 +49,7 @@ class ProjectSource(Protocol):
     def get(self, name: str) -> WorkflowProject: ...
 
 
-class BatchService:
+class BatchService(BatchReads):
     """Batch tests: ``run``, ``resume``, ``cancel``, ``get``, ``list`` (the bench's
     ``run_batch_test``, ``resume_batch`` … call these).
 
@@ -248,59 +247,6 @@ class BatchService:
         self._metadata.update_batch(batch_id, status=BatchStatus.CANCELLED.value)
         return self.get(batch_id)
 
-    # -- reading (``list`` hides the builtin in this class: below, ``builtins.list``) ------
-
-    def get(self, batch_id: str) -> BatchTestResult:
-        record = self._fetch_record(batch_id)
-        return BatchTestResult(record, self._fetch_rows(record), self._status(record))
-
-    def rows(
-        self,
-        batch_id: str,
-        combination: str | Mapping[str, str] | None = None,
-        case: str | None = None,
-        status: ExecutionStatus | str | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> tuple[builtins.list[BatchRow], int]:
-        """``limit`` of a batch's rows from ``offset``, in cell order, optionally of one
-        combination (label or matrix entry, as ``BatchTestResult.rows_for`` takes), case
-        (its name) and/or status; with how many rows match in all."""
-        record = self._fetch_record(batch_id)
-        limit = arguments.count("limit", limit, "rows per page", 50, "every row")
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            raise ConfigurationError(f"offset must be a whole number of at least 0, not {offset!r}")
-        index = None
-        if combination is not None:
-            labels = {i: combination_label(entry) for i, entry in enumerate(record.matrix)}
-            index = combination_index(combination, labels)
-        if status is not None:
-            try:
-                status = ExecutionStatus(status)
-            except ValueError:
-                allowed = ", ".join(s.value for s in ExecutionStatus)
-                raise ConfigurationError(
-                    f"unknown status {status!r}: use one of {allowed}"
-                ) from None
-        where: dict[str, Any] = {
-            "combination_index": index,
-            "case": case,
-            "status": None if status is None else status.value,
-        }
-        found = self._metadata.batch_rows(batch_id, **where, limit=limit, offset=offset)
-        total = self._metadata.count_batch_rows(batch_id, **where)
-        return [batch_row(r, record.matrix) for r in found], total
-
-    def list(self, project: str | None = None) -> list[BatchTestResult]:
-        return [
-            BatchTestResult(record, self._fetch_rows(record), self._status(record))
-            for record in self._metadata.list_batches(project)
-        ]
-
-    def _fetch_rows(self, record: BatchRecord) -> builtins.list[BatchRow]:
-        """The batch's stored rows."""
-        return [batch_row(r, record.matrix) for r in self._metadata.batch_rows(record.id)]
-
     # -- driving -------------------------------------------------------------------------
 
     def _drive(
@@ -417,35 +363,6 @@ class BatchService:
         setting = f"batch_executor of project {project.name!r}" if from_project else None
         self._registry.get("batch_runner", name, setting=setting)
         return name
-
-    def _fetch_record(self, batch_id: str) -> BatchRecord:
-        record = self._metadata.get_batch(batch_id)
-        if record is None:
-            raise _not_found(batch_id)
-        return record
-
-    def _stored_status(self, batch_id: str) -> BatchStatus:
-        status = self._metadata.batch_status(batch_id)
-        if status is None:
-            raise _not_found(batch_id)
-        return BatchStatus(status)
-
-    def _status(self, record: BatchRecord) -> BatchStatus:
-        status = BatchStatus(record.status)
-        if (
-            status is BatchStatus.RUNNING
-            and record.id not in self._cancel
-            and not owner_alive(record.owner)
-        ):
-            return BatchStatus.INTERRUPTED
-        return status
-
-
-def _not_found(batch_id: str) -> BatchNotFoundError:
-    return BatchNotFoundError(
-        f"batch {batch_id!r} does not exist; list batches with bench.list_batches() "
-        "or `wtb batches`"
-    )
 
 
 def _check_stored(record: BatchRecord, parallelism: int | None) -> None:

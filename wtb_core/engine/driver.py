@@ -20,78 +20,26 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 from langgraph.errors import GraphRecursionError
 
 from wtb_core.domain.events import Event, EventType
-from wtb_core.domain.models import ExecutionStatus, PendingInterrupt
+from wtb_core.domain.models import ExecutionStatus
 from wtb_core.engine.async_graphs import is_async_graph, run_coroutine
 from wtb_core.engine.attempts import report_attempts
 from wtb_core.engine.history import head_snapshot, pending_interrupts, user_nodes
+from wtb_core.engine.runs import RunOutcome, RunRequest
 from wtb_core.engine.serialization import describe_failure, is_serialisation_error
 from wtb_core.engine.threads import thread_config
 from wtb_core.errors import StorageError
-from wtb_core.ports.file_tracker import FileTracker, TrackedExecution
+from wtb_core.ports.file_tracker import FileTracker
 from wtb_core.workspace import use_workspace
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 DRIVER_MODES = ("checkpoints", "tasks")  # the stream modes the driver itself reads
-
-
-@dataclass(frozen=True)
-class StreamTap:
-    """A caller watching a drive's LangGraph stream. ``on_chunk(mode, chunk)`` is called on
-    the driving thread for every chunk of ``modes`` (LangGraph stream modes: ``values``,
-    ``updates``, ``debug``, ``custom``, ``messages``, ``checkpoints``, ``tasks``), in stream
-    order, before the driver acts on it. It must be quick and must not keep the chunk
-    (copy it); an error it raises is logged and the tap is dropped, never the execution."""
-
-    modes: frozenset[str]
-    on_chunk: Callable[[str, Any], None]
-
-
-@dataclass
-class RunRequest:
-    """Everything ``drive`` needs about one execution."""
-
-    execution_id: str
-    project: str
-    thread_id: str
-    graph: Any
-    head: str | None
-    # True after a rollback or fork: run from ``head`` as LangGraph time travel
-    # (``checkpoint_id`` in the config). False: continue the thread's newest checkpoint,
-    # as ``invoke(None, {"thread_id": ...})`` does, so a resume after a failure or a
-    # breakpoint re-runs only what had not finished and writes no fork checkpoint.
-    address_head: bool = False
-    # Told the first checkpoint a time-travel drive writes (the new branch's first), so the
-    # caller can persist it: a crash later continues that branch, not the old head.
-    on_new_branch: Callable[[str], None] | None = None
-    breakpoints: list[str] = field(default_factory=list)
-    recursion_limit: int = 25
-    durability: str = "async"
-    timeout: float | None = None
-    workspace: Path | None = None
-    tracked: TrackedExecution | None = None
-    tap: StreamTap | None = None
-
-
-@dataclass
-class RunOutcome:
-    status: ExecutionStatus
-    head: str | None
-    state: dict[str, Any]
-    next: tuple[str, ...] = ()
-    interrupts: tuple[PendingInterrupt, ...] = ()
-    error: str | None = None
-    duration_ms: float = 0.0
-    storage_failure: bool = False  # the store failed, not the workflow
-
 
 # Executions being driven in this process, by any bench: a ``running`` row owned by this
 # process that is not in here was left behind by a drive that ended abnormally.

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from wtb_core.domain.models import ExecutionResult, ExecutionStatus, PendingInterrupt
-from wtb_core.engine.driver import RunOutcome
+from wtb_core.engine.runs import RunOutcome
 from wtb_core.storage.database import utcnow
 from wtb_core.storage.tables import ExecutionRecord
 

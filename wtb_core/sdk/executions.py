@@ -14,18 +14,15 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from langgraph.types import Command
-
 from wtb_core.domain.events import EventType
 from wtb_core.domain.models import (
     ExecutionResult,
     ExecutionStatus,
     FileSnapshot,
-    PendingInterrupt,
 )
-from wtb_core.engine.driver import RunOutcome, RunRequest, StreamTap
 from wtb_core.engine.history import answered_interrupts, head_snapshot, pending_interrupts
 from wtb_core.engine.records import execution_record, new_execution_id, outcome_fields
+from wtb_core.engine.runs import RunOutcome, RunRequest, StreamTap
 from wtb_core.errors import (
     ExecutionNotFoundError,
     InvalidInputError,
@@ -35,7 +32,7 @@ from wtb_core.errors import (
 from wtb_core.project import WorkflowProject
 from wtb_core.sdk.ledger import LedgerService
 from wtb_core.sdk.time_travel import apply_update
-from wtb_core.sdk.validation import check_breakpoints, check_keys, check_state
+from wtb_core.sdk.validation import check_breakpoints, check_keys, check_state, resume_input
 from wtb_core.storage.tables import ExecutionRecord
 
 _EXECUTION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -173,7 +170,7 @@ class ExecutionService(LedgerService):
                     and not pending
                     and bool(answered_interrupts(snapshot))
                 )
-                graph_input = None if ask_again else _resume_input(execution_id, pending, resume)
+                graph_input = None if ask_again else resume_input(execution_id, pending, resume)
                 tracked = self._workspaces.tracked(proj, row)
                 if tracked is not None and tracked.config.commit_on != "manual":
                     # The workspace may hold another execution's files (a fork shares it).
@@ -191,7 +188,7 @@ class ExecutionService(LedgerService):
             asked = result.status is ExecutionStatus.PAUSED and bool(result.interrupts)
             if not ask_again or not asked:
                 return result
-            graph_input = _resume_input(execution_id, result.interrupts, resume)
+            graph_input = resume_input(execution_id, result.interrupts, resume)
             ledger.claim(row, row.status, row.owner)
             ledger.publish(
                 row,
@@ -383,28 +380,3 @@ class ExecutionService(LedgerService):
         ledger.bus.flush()
         ledger.checkpoints.delete_thread(row.thread_id)
         ledger.metadata.delete_execution(execution_id)
-
-
-def _resume_input(execution_id: str, interrupts: tuple[PendingInterrupt, ...], resume: Any) -> Any:
-    """What a resume feeds the graph: ``None`` to continue, or ``Command(resume=...)``
-    answering the pending interrupts (refused when the answer does not fit them)."""
-    if not interrupts:
-        if resume is not None:
-            raise InvalidStateError(
-                f"execution {execution_id} is not waiting at an interrupt(); call "
-                "resume() without resume="
-            )
-        return None
-    waiting = "; ".join(f"{i.id} in node {i.node!r}: {i.value!r}" for i in interrupts)
-    if resume is None:
-        raise InvalidStateError(
-            f"execution {execution_id} is waiting for an answer to interrupt() ({waiting}); "
-            "pass resume=<answer>"
-        )
-    ids = {i.id for i in interrupts}
-    if len(interrupts) > 1 and not (isinstance(resume, Mapping) and set(resume) <= ids):
-        raise InvalidStateError(
-            f"execution {execution_id} has {len(interrupts)} interrupts waiting ({waiting}); "
-            "pass resume={interrupt_id: answer, ...}"
-        )
-    return Command(resume=resume)

@@ -1,16 +1,19 @@
-"""Checks on what callers hand in (states, updates, breakpoints), made before anything is
-stored. Each raises ``InvalidInputError`` (``StateSerializationError`` for a value the
-checkpointer cannot serialise) saying what to pass instead."""
+"""Checks on what callers hand in (states, updates, breakpoints, interrupt answers), made
+before anything is stored. Each raises ``InvalidInputError`` (``StateSerializationError``
+for a value the checkpointer cannot serialise; ``InvalidStateError`` for an answer the
+execution is not waiting for) saying what to pass instead."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from langgraph.types import Command
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from wtb_core.domain.models import PendingInterrupt
 from wtb_core.engine.serialization import check_input
-from wtb_core.errors import InvalidInputError
+from wtb_core.errors import InvalidInputError, InvalidStateError
 
 
 def check_state(serde: Any, values: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -75,3 +78,28 @@ def validate_model_fields(schema: Any, values: Mapping[str, Any]) -> None:
                 f"state key {key!r} does not accept {value!r}: {schema.__name__}.{key} is "
                 f"{field.annotation!r} ({exc.errors()[0]['msg']})"
             ) from None
+
+
+def resume_input(execution_id: str, interrupts: tuple[PendingInterrupt, ...], resume: Any) -> Any:
+    """What a resume feeds the graph: ``None`` to continue, or ``Command(resume=...)``
+    answering the pending interrupts (refused when the answer does not fit them)."""
+    if not interrupts:
+        if resume is not None:
+            raise InvalidStateError(
+                f"execution {execution_id} is not waiting at an interrupt(); call "
+                "resume() without resume="
+            )
+        return None
+    waiting = "; ".join(f"{i.id} in node {i.node!r}: {i.value!r}" for i in interrupts)
+    if resume is None:
+        raise InvalidStateError(
+            f"execution {execution_id} is waiting for an answer to interrupt() ({waiting}); "
+            "pass resume=<answer>"
+        )
+    ids = {i.id for i in interrupts}
+    if len(interrupts) > 1 and not (isinstance(resume, Mapping) and set(resume) <= ids):
+        raise InvalidStateError(
+            f"execution {execution_id} has {len(interrupts)} interrupts waiting ({waiting}); "
+            "pass resume={interrupt_id: answer, ...}"
+        )
+    return Command(resume=resume)

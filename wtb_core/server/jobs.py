@@ -56,8 +56,8 @@ class JobPool:
         self, kind: str, key: str, work: Callable[[Callable[..., None]], T]
     ) -> Future[T]:
         """Run ``work(started)`` on a worker; returns once ``work`` called ``started()`` (it
-                is stored) or ended, re-raising what it raised before that. Beyond ``workers`` running,
-        up to ``queue`` starts wait for a worker (their requests wait with them)."""
+        is stored) or ended, re-raising what it raised before that. Beyond ``workers``
+        running, up to ``queue`` starts wait for a worker (their requests wait with them)."""
         started = threading.Event()
         future = self._submit(kind, key, lambda: work(lambda *_: started.set()))
         loop = asyncio.get_running_loop()

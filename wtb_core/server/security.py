@@ -1,8 +1,9 @@
 """Who may talk to the server: an ASGI middleware in front of every route and socket.
 
 - **Token.** With ``ServeSettings.token`` set, a request (or WebSocket handshake) without
-  ``Authorization: Bearer <token>`` — or, for clients that cannot set headers on a socket,
-  ``?token=`` on ``/api/v1/stream`` — gets 401. ``/healthz`` stays open for probes.
+  ``Authorization: Bearer <token>`` (or ``x-api-key: <token>``, which ``langgraph-sdk``
+  sends for ``api_key=``; or, for clients that cannot set headers on a socket, ``?token=``
+  on ``/api/v1/stream``) gets 401. ``/healthz`` stays open for probes.
 - **Host.** A request whose ``Host`` is not a loopback name, the bound address or one of
   ``allowed_hosts`` gets 421: a web page that rebinds its own DNS name to 127.0.0.1 cannot
   reach the server through the browser.
@@ -105,6 +106,8 @@ class Guard:
         scheme, _, value = headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer":
             return value.strip()
+        if "x-api-key" in headers:  # what langgraph-sdk sends for get_client(api_key=...)
+            return headers["x-api-key"].strip()
         if scope["type"] == "websocket":
             query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
             return str((query.get("token") or [""])[0])

@@ -23,6 +23,9 @@ and receives, one JSON object per message:
   with ``"since": n`` to continue without a gap.
 * ``{"type": "error", "message": "..."}`` — a malformed message; the socket stays open.
 
+The server closes the socket with 1001 when it stops (reconnect with ``since``) and
+with 1008 when a client has left more than ``MAX_NOTICES`` answers unread.
+
 The security guard checks the handshake (token as ``Authorization: Bearer`` or
 ``?token=``, Origin) before it gets here.
 """
@@ -37,7 +40,8 @@ import logging
 from fastapi import APIRouter, WebSocket
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from wtb_core.server.events import EventHub, Subscriber, TopicError
+from wtb_core.server.events import EventHub, Subscriber
+from wtb_core.server.wire import TopicError
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 log = logging.getLogger(__name__)

@@ -40,7 +40,9 @@ def serve_in_thread(
 ) -> ThreadedServer:
     """Serve ``bench`` on ``settings.host`` and a free port (``settings.port`` is ignored)."""
     settings = settings or ServeSettings(port=0)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that name TCP, and
+    # without it every keep-alive answer waits for the peer's delayed ACK (~40 ms).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((settings.host, 0))
     host, port = sock.getsockname()[:2]

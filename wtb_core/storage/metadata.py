@@ -1,9 +1,11 @@
-"""Repository over the metadata database: projects, executions, audit events."""
+"""Repository over the metadata database: projects and executions — and, through its
+bases, batches (``batch_records``), the event log (``event_log``) and file commits
+(``file_commits``)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
@@ -19,19 +21,20 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    text,
     type_coerce,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
 from wtb_core.errors import ExecutionNotFoundError, StorageError
+from wtb_core.storage.batch_records import BatchQueries
 from wtb_core.storage.database import (
     Database,
     UnreadableJSON,
     insert_ignoring_duplicates,
     utcnow,
 )
+from wtb_core.storage.event_log import EventLogQueries
 from wtb_core.storage.file_commits import FileCommitQueries
 from wtb_core.storage.sqlite_fast import FastRowWriter
 from wtb_core.storage.state_codec import StateCodec
@@ -49,11 +52,6 @@ from wtb_core.storage.tables import (
 _EXECUTIONS = cast(Table, ExecutionRecord.__table__)
 _INSERT_EXECUTION = insert(_EXECUTIONS)
 _UPDATE_EXECUTION = update(_EXECUTIONS).where(_EXECUTIONS.c.id == bindparam("execution_id"))
-_EVENTS = cast(Table, AuditEventRecord.__table__)
-_INSERT_EVENTS = insert(_EVENTS)
-_INSERT_EVENTS_RETURNING = _INSERT_EVENTS.returning(_EVENTS.c.id, sort_by_parameter_order=True)
-# Held by each transaction appending audit rows on PostgreSQL (see append_events).
-_LOCK_EVENT_LOG = text("SELECT pg_advisory_xact_lock(7781346255003721)")
 _BATCHES = cast(Table, BatchRecord.__table__)
 _BATCH_ROWS = cast(Table, BatchCellRecord.__table__)
 _EXECUTION_STATES = ("state", "initial_state")
@@ -62,7 +60,7 @@ _Row = TypeVar("_Row", ExecutionRecord, BatchCellRecord)
 _JSON_COLUMNS = tuple(c.name for c in _EXECUTIONS.columns if isinstance(c.type, JSON))
 
 
-class MetadataStore(FileCommitQueries):
+class MetadataStore(FileCommitQueries, EventLogQueries, BatchQueries):
     """Reads and writes WTB's own records. Every method is one short transaction."""
 
     def __init__(self, db: Database, codec: StateCodec | None = None) -> None:
@@ -296,176 +294,6 @@ class MetadataStore(FileCommitQueries):
             return type_coerce(column, JSONB).contains(variants)
         return and_(*(func.json_extract(column, f'$."{k}"') == v for k, v in variants.items()))
 
-    # -- audit ---------------------------------------------------------------------------
-
-    def append_events(self, events: Sequence[dict[str, Any]]) -> list[int]:
-        """Insert audit rows in one statement and one transaction; their ids, in the rows'
-        order (``[]`` where the database cannot return them from a multi-row insert).
-
-        The ids (the event log's ``seq``) follow commit order, so a reader that saw id
-        ``n`` has seen every row below it: SQLite serialises writers; on PostgreSQL the
-        transaction takes an advisory lock first, so a writer in another process cannot
-        commit id 10 while id 9 is still uncommitted."""
-        if not events:
-            return []
-        rows = list(events)
-
-        def write() -> list[int]:
-            with self.db.connection() as connection:
-                if connection.dialect.name == "postgresql":
-                    connection.execute(_LOCK_EVENT_LOG)
-                if not connection.dialect.insert_executemany_returning_sort_by_parameter_order:
-                    connection.execute(_INSERT_EVENTS, rows)
-                    return []
-                return list(connection.execute(_INSERT_EVENTS_RETURNING, rows).scalars())
-
-        return self.db.retrying(write)
-
-    def events_since(
-        self,
-        seq: int,
-        limit: int,
-        executions: Collection[str] | None = None,
-        batches: Collection[str] | None = None,
-        projects: Collection[str] | None = None,
-        until: int | None = None,
-    ) -> list[AuditEventRecord]:
-        """Up to ``limit`` events of the log with ``seq < id <= until``, oldest first.
-        Without filters every event; with some, the events of any of these executions,
-        batches or projects."""
-        table = AuditEventRecord
-        query = select(table).where(table.id > seq).order_by(table.id).limit(limit)
-        if until is not None:
-            query = query.where(table.id <= until)
-        chosen = [
-            column.in_(list(values))
-            for column, values in (
-                (table.execution_id, executions),
-                (table.batch_id, batches),
-                (table.project, projects),
-            )
-            if values is not None
-        ]
-        if chosen:
-            query = query.where(or_(*chosen))
-        with self.db.reader() as session:
-            return list(session.scalars(query))
-
-    def last_event_seq(self) -> int:
-        """The ``seq`` of the newest stored event (0 for an empty log)."""
-        with self.db.reader() as session:
-            return int(session.scalar(select(func.max(AuditEventRecord.id))) or 0)
-
-    def list_events(self, execution_id: str) -> list[AuditEventRecord]:
-        query = (
-            select(AuditEventRecord)
-            .where(AuditEventRecord.execution_id == execution_id)
-            .order_by(AuditEventRecord.id)
-        )
-        with self.db.reader() as session:
-            return list(session.scalars(query))
-
-    # -- batches -------------------------------------------------------------------------
-
-    def create_batch(self, record: BatchRecord) -> None:
-        with self.db.transaction() as session:
-            session.add(record)
-
-    def update_batch(self, batch_id: str, **fields: Any) -> None:
-        statement = (
-            update(_BATCHES).where(_BATCHES.c.id == batch_id).values(**fields, updated_at=utcnow())
-        )
-
-        def write() -> None:
-            with self.db.connection() as connection:
-                connection.execute(statement)
-
-        self.db.retrying(write)
-
-    def get_batch(self, batch_id: str) -> BatchRecord | None:
-        with self.db.reader() as session:
-            return session.get(BatchRecord, batch_id)
-
-    def batch_status(self, batch_id: str) -> str | None:
-        """Only the stored status of a batch (what a running batch polls for a cancel);
-        ``None`` if there is no such batch."""
-        with self.db.reader() as session:
-            return session.scalar(select(BatchRecord.status).where(BatchRecord.id == batch_id))
-
-    def list_batches(self, project: str | None = None) -> list[BatchRecord]:
-        """Batches, newest first."""
-        query = select(BatchRecord).order_by(BatchRecord.created_at.desc())
-        if project is not None:
-            query = query.where(BatchRecord.project == project)
-        with self.db.reader() as session:
-            return list(session.scalars(query))
-
-    def add_batch_row(self, values: dict[str, Any]) -> None:
-        """Write one finished cell. A cell that already has a row keeps its first one."""
-        values = self._encoded(values, ("state",))
-        self.db.retrying(lambda: self._add_batch_row(values))
-
-    def _add_batch_row(self, values: dict[str, Any]) -> None:
-        with self.db.connection() as connection:
-            connection.execute(insert_ignoring_duplicates(connection, _BATCH_ROWS), values)
-
-    def replace_batch_rows(self, batch_id: str, keys: Sequence[tuple[int, int, int]]) -> None:
-        """Delete the rows of these cells (to run them again)."""
-        with self.db.connection() as connection:
-            for combination_index, case_index, repetition in keys:
-                connection.execute(
-                    delete(_BATCH_ROWS).where(
-                        _BATCH_ROWS.c.batch_id == batch_id,
-                        _BATCH_ROWS.c.combination_index == combination_index,
-                        _BATCH_ROWS.c.case_index == case_index,
-                        _BATCH_ROWS.c.repetition == repetition,
-                    )
-                )
-
-    def batch_rows(
-        self,
-        batch_id: str,
-        *,
-        combination_index: int | None = None,
-        case: str | None = None,
-        status: str | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> list[BatchCellRecord]:
-        """A batch's rows in cell order, optionally of one combination, case (name) and/or
-        status, ``limit`` of them from ``offset``."""
-        where = _row_filter(batch_id, combination_index, case, status)
-        query = (
-            select(BatchCellRecord)
-            .where(*where)
-            .order_by(
-                BatchCellRecord.combination_index,
-                BatchCellRecord.case_index,
-                BatchCellRecord.repetition,
-            )
-            .offset(offset or None)
-            .limit(limit)
-        )
-        with self.db.reader() as session:
-            return [
-                self._decoded(row, ("state",), f"batch {batch_id} row {row.id}")
-                for row in session.scalars(query)
-            ]
-
-    def count_batch_rows(
-        self,
-        batch_id: str,
-        *,
-        combination_index: int | None = None,
-        case: str | None = None,
-        status: str | None = None,
-    ) -> int:
-        """How many rows ``batch_rows`` with these filters (and no limit) returns."""
-        where = _row_filter(batch_id, combination_index, case, status)
-        query = select(func.count()).select_from(BatchCellRecord).where(*where)
-        with self.db.reader() as session:
-            return int(session.scalar(query) or 0)
-
     def delete_execution(self, execution_id: str) -> None:
         """Delete an execution with its audit trail and file-snapshot links."""
         with self.db.transaction() as session:
@@ -477,19 +305,6 @@ class MetadataStore(FileCommitQueries):
             )
             if result.rowcount == 0:
                 raise ExecutionNotFoundError(_missing(execution_id))
-
-
-def _row_filter(
-    batch_id: str, combination_index: int | None, case: str | None, status: str | None
-) -> list[Any]:
-    where: list[Any] = [BatchCellRecord.batch_id == batch_id]
-    if combination_index is not None:
-        where.append(BatchCellRecord.combination_index == combination_index)
-    if case is not None:
-        where.append(BatchCellRecord.case == case)
-    if status is not None:
-        where.append(BatchCellRecord.status == status)
-    return where
 
 
 def _missing(execution_id: str) -> str:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from wtb_core.domain.models import ExecutionResult, ExecutionStatus
-from wtb_core.engine.driver import StreamTap
+from wtb_core.engine.runs import StreamTap
 from wtb_core.errors import CheckpointNotFoundError
 from wtb_core.project import WorkflowProject
 from wtb_core.server.jobs import JobPool

@@ -18,7 +18,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from wtb_core.engine.driver import StreamTap
+from wtb_core.engine.runs import StreamTap
 from wtb_core.server.langgraph.encoding import compact, dumps, jsonable, with_thread
 from wtb_core.server.langgraph.mapping import ThreadView
 from wtb_core.server.langgraph.snapshots import checkpoint_of

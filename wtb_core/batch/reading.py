@@ -1,0 +1,113 @@
+"""Reading batches: one, its rows (filtered and paged), all of a project — and the status
+rules a reader sees (a ``running`` batch whose owner process is gone is ``interrupted``).
+
+``BatchReads`` is the reading half of ``BatchService`` (``batch.service``), which drives
+batches; it needs the metadata store and the service's cancel flags (a batch with one is
+driven by this process).
+"""
+
+from __future__ import annotations
+
+import builtins
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from wtb_core.batch import arguments
+from wtb_core.batch.models import BatchRow, BatchStatus
+from wtb_core.batch.results import BatchTestResult, batch_row
+from wtb_core.batch.scoring import combination_index, combination_label
+from wtb_core.domain.models import ExecutionStatus
+from wtb_core.engine.records import owner_alive
+from wtb_core.errors import BatchNotFoundError, ConfigurationError
+from wtb_core.storage.metadata import MetadataStore
+from wtb_core.storage.tables import BatchRecord
+
+
+class BatchReads:
+    """Read-only views of stored batches."""
+
+    _metadata: MetadataStore
+    _cancel: dict[str, threading.Event]  # batches this process drives, by id
+
+    # ``list`` hides the builtin in this class: below, ``builtins.list``
+
+    def get(self, batch_id: str) -> BatchTestResult:
+        record = self._fetch_record(batch_id)
+        return BatchTestResult(record, self._fetch_rows(record), self._status(record))
+
+    def rows(
+        self,
+        batch_id: str,
+        combination: str | Mapping[str, str] | None = None,
+        case: str | None = None,
+        status: ExecutionStatus | str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> tuple[builtins.list[BatchRow], int]:
+        """``limit`` of a batch's rows from ``offset``, in cell order, optionally of one
+        combination (label or matrix entry, as ``BatchTestResult.rows_for`` takes), case
+        (its name) and/or status; with how many rows match in all."""
+        record = self._fetch_record(batch_id)
+        limit = arguments.count("limit", limit, "rows per page", 50, "every row")
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise ConfigurationError(f"offset must be a whole number of at least 0, not {offset!r}")
+        index = None
+        if combination is not None:
+            labels = {i: combination_label(entry) for i, entry in enumerate(record.matrix)}
+            index = combination_index(combination, labels)
+        if status is not None:
+            try:
+                status = ExecutionStatus(status)
+            except ValueError:
+                allowed = ", ".join(s.value for s in ExecutionStatus)
+                raise ConfigurationError(
+                    f"unknown status {status!r}: use one of {allowed}"
+                ) from None
+        where: dict[str, Any] = {
+            "combination_index": index,
+            "case": case,
+            "status": None if status is None else status.value,
+        }
+        found = self._metadata.batch_rows(batch_id, **where, limit=limit, offset=offset)
+        total = self._metadata.count_batch_rows(batch_id, **where)
+        return [batch_row(r, record.matrix) for r in found], total
+
+    def list(self, project: str | None = None) -> list[BatchTestResult]:
+        return [
+            BatchTestResult(record, self._fetch_rows(record), self._status(record))
+            for record in self._metadata.list_batches(project)
+        ]
+
+    def _fetch_rows(self, record: BatchRecord) -> builtins.list[BatchRow]:
+        """The batch's stored rows."""
+        return [batch_row(r, record.matrix) for r in self._metadata.batch_rows(record.id)]
+
+    def _fetch_record(self, batch_id: str) -> BatchRecord:
+        record = self._metadata.get_batch(batch_id)
+        if record is None:
+            raise _not_found(batch_id)
+        return record
+
+    def _stored_status(self, batch_id: str) -> BatchStatus:
+        status = self._metadata.batch_status(batch_id)
+        if status is None:
+            raise _not_found(batch_id)
+        return BatchStatus(status)
+
+    def _status(self, record: BatchRecord) -> BatchStatus:
+        status = BatchStatus(record.status)
+        if (
+            status is BatchStatus.RUNNING
+            and record.id not in self._cancel
+            and not owner_alive(record.owner)
+        ):
+            return BatchStatus.INTERRUPTED
+        return status
+
+
+def _not_found(batch_id: str) -> BatchNotFoundError:
+    return BatchNotFoundError(
+        f"batch {batch_id!r} does not exist; list batches with bench.list_batches() "
+        "or `wtb batches`"
+    )

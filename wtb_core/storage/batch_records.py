@@ -1,0 +1,141 @@
+"""Stored batches: the ``batches`` table (one record per batch test) and ``batch_rows``
+(one per finished cell, unique per combination, case and repetition)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import Table, delete, func, select, update
+
+from wtb_core.storage.database import Database, insert_ignoring_duplicates, utcnow
+from wtb_core.storage.tables import BatchCellRecord, BatchRecord
+
+_BATCHES = cast(Table, BatchRecord.__table__)
+_BATCH_ROWS = cast(Table, BatchCellRecord.__table__)
+
+
+class BatchQueries:
+    """The batch part of ``MetadataStore``."""
+
+    db: Database
+
+    if TYPE_CHECKING:  # the typed-state helpers of MetadataStore
+
+        def _encoded(self, values: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]: ...
+
+        def _decoded(
+            self, row: BatchCellRecord, keys: Sequence[str], what: str
+        ) -> BatchCellRecord: ...
+
+    def create_batch(self, record: BatchRecord) -> None:
+        with self.db.transaction() as session:
+            session.add(record)
+
+    def update_batch(self, batch_id: str, **fields: Any) -> None:
+        statement = (
+            update(_BATCHES).where(_BATCHES.c.id == batch_id).values(**fields, updated_at=utcnow())
+        )
+
+        def write() -> None:
+            with self.db.connection() as connection:
+                connection.execute(statement)
+
+        self.db.retrying(write)
+
+    def get_batch(self, batch_id: str) -> BatchRecord | None:
+        with self.db.reader() as session:
+            return session.get(BatchRecord, batch_id)
+
+    def batch_status(self, batch_id: str) -> str | None:
+        """Only the stored status of a batch (what a running batch polls for a cancel);
+        ``None`` if there is no such batch."""
+        with self.db.reader() as session:
+            return session.scalar(select(BatchRecord.status).where(BatchRecord.id == batch_id))
+
+    def list_batches(self, project: str | None = None) -> list[BatchRecord]:
+        """Batches, newest first."""
+        query = select(BatchRecord).order_by(BatchRecord.created_at.desc())
+        if project is not None:
+            query = query.where(BatchRecord.project == project)
+        with self.db.reader() as session:
+            return list(session.scalars(query))
+
+    def add_batch_row(self, values: dict[str, Any]) -> None:
+        """Write one finished cell. A cell that already has a row keeps its first one."""
+        values = self._encoded(values, ("state",))
+        self.db.retrying(lambda: self._add_batch_row(values))
+
+    def _add_batch_row(self, values: dict[str, Any]) -> None:
+        with self.db.connection() as connection:
+            connection.execute(insert_ignoring_duplicates(connection, _BATCH_ROWS), values)
+
+    def replace_batch_rows(self, batch_id: str, keys: Sequence[tuple[int, int, int]]) -> None:
+        """Delete the rows of these cells (to run them again)."""
+        with self.db.connection() as connection:
+            for combination_index, case_index, repetition in keys:
+                connection.execute(
+                    delete(_BATCH_ROWS).where(
+                        _BATCH_ROWS.c.batch_id == batch_id,
+                        _BATCH_ROWS.c.combination_index == combination_index,
+                        _BATCH_ROWS.c.case_index == case_index,
+                        _BATCH_ROWS.c.repetition == repetition,
+                    )
+                )
+
+    def batch_rows(
+        self,
+        batch_id: str,
+        *,
+        combination_index: int | None = None,
+        case: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[BatchCellRecord]:
+        """A batch's rows in cell order, optionally of one combination, case (name) and/or
+        status, ``limit`` of them from ``offset``."""
+        where = _row_filter(batch_id, combination_index, case, status)
+        query = (
+            select(BatchCellRecord)
+            .where(*where)
+            .order_by(
+                BatchCellRecord.combination_index,
+                BatchCellRecord.case_index,
+                BatchCellRecord.repetition,
+            )
+            .offset(offset or None)
+            .limit(limit)
+        )
+        with self.db.reader() as session:
+            return [
+                self._decoded(row, ("state",), f"batch {batch_id} row {row.id}")
+                for row in session.scalars(query)
+            ]
+
+    def count_batch_rows(
+        self,
+        batch_id: str,
+        *,
+        combination_index: int | None = None,
+        case: str | None = None,
+        status: str | None = None,
+    ) -> int:
+        """How many rows ``batch_rows`` with these filters (and no limit) returns."""
+        where = _row_filter(batch_id, combination_index, case, status)
+        query = select(func.count()).select_from(BatchCellRecord).where(*where)
+        with self.db.reader() as session:
+            return int(session.scalar(query) or 0)
+
+
+def _row_filter(
+    batch_id: str, combination_index: int | None, case: str | None, status: str | None
+) -> list[Any]:
+    where: list[Any] = [BatchCellRecord.batch_id == batch_id]
+    if combination_index is not None:
+        where.append(BatchCellRecord.combination_index == combination_index)
+    if case is not None:
+        where.append(BatchCellRecord.case == case)
+    if status is not None:
+        where.append(BatchCellRecord.status == status)
+    return where
