@@ -59,7 +59,8 @@ class ProjectSummary(BaseModel):
 
 
 class VersionInfo(BaseModel):
-    """One entry of a project's version history (``WorkflowProject.versions()``)."""
+    """One entry of a project's version history (``WorkflowProject.versions()``; read
+    from a ``ProjectVersion``'s attributes)."""
 
     version: str
     number: int

@@ -46,20 +46,7 @@ def _detail(project: WorkflowProject) -> ProjectDetail:
         variants=project.list_variants(),
         workflow_variants=project.list_workflow_variants(),
         current_version=project.current_version,
-        versions=[
-            VersionInfo(
-                version=v.version,
-                number=v.number,
-                kind=v.kind,
-                created_at=v.created_at,
-                node=v.node,
-                reason=v.reason,
-                changelog=v.changelog,
-                restored_from=v.restored_from,
-                dropped_variants=list(v.dropped_variants),
-            )
-            for v in project.versions()
-        ],
+        versions=[VersionInfo.model_validate(v, from_attributes=True) for v in project.versions()],
     )
 
 
