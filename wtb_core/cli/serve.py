@@ -109,6 +109,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         ws="websockets-sansio",
+        ws_per_message_deflate=False,  # small JSON events: compressing costs more than it saves
         timeout_graceful_shutdown=int(settings.shutdown_grace),
         log_level="info",
     )

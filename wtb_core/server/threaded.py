@@ -47,7 +47,13 @@ def serve_in_thread(
     sock.bind((settings.host, 0))
     host, port = sock.getsockname()[:2]
     app = create_app(bench, settings)
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", ws="websockets-sansio")
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        lifespan="on",
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,  # small JSON events: compressing costs more than it saves
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="wtb-uvicorn", daemon=True
