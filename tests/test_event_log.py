@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from alembic import command
 from alembic.config import Config
-from langgraph.graph import END, START, StateGraph
 from sqlalchemy import create_engine, event, text
 
 from tests import workflows
@@ -153,27 +152,13 @@ def test_the_bus_hands_out_committed_rows_with_their_seqs(store):
         bus.interval = 0
 
 
-def _picky_node(state: workflows.State) -> dict[str, Any]:
-    if state.get("query") == "bad":
-        raise ValueError("bad query")
-    return {"answer": state.get("query", "")}
-
-
-def picky() -> StateGraph:
-    builder = StateGraph(workflows.State)
-    builder.add_node("answer", _picky_node)
-    builder.add_edge(START, "answer")
-    builder.add_edge("answer", END)
-    return builder
-
-
 def _batch_log(bench: WTBTestBench, batch_id: str) -> list[Any]:
     bench.services.events.flush()
     return bench.stack.metadata.events_since(0, 10_000, batches=[batch_id])
 
 
 def test_a_batch_logs_its_progress_and_tags_its_cells_events(bench):
-    register(bench, picky, "picky")
+    register(bench, workflows.picky, "picky")
     cases = [{"query": q} for q in ("a", "bad", "b")]
     batch = bench.run_batch_test("picky", [{}], cases, runner="threadpool", parallelism=2)
     log = _batch_log(bench, batch.batch_id)
@@ -194,7 +179,7 @@ def test_a_batch_logs_its_progress_and_tags_its_cells_events(bench):
 
 
 def test_a_resumed_batch_counts_from_the_rows_it_kept(bench):
-    register(bench, picky, "picky")
+    register(bench, workflows.picky, "picky")
     cases = [{"query": q} for q in ("a", "bad", "b", "c")]
 
     def cancel_after_two(progress) -> None:

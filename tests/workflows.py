@@ -324,3 +324,18 @@ def dozing() -> StateGraph:
         builder.add_edge(a, b)
     builder.add_edge(names[-1], END)
     return builder
+
+
+def _picky_node(state: State) -> dict[str, Any]:
+    if state.get("query") == "bad":
+        raise ValueError("bad query")
+    return {"answer": state.get("query", "")}
+
+
+def picky() -> StateGraph:
+    """One node that fails on the query "bad": batches with failed cells."""
+    builder = StateGraph(State)
+    builder.add_node("answer", _picky_node)
+    builder.add_edge(START, "answer")
+    builder.add_edge("answer", END)
+    return builder

@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from langgraph.graph import END, START, StateGraph
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests import workflows
@@ -261,24 +260,9 @@ def test_a_client_that_stops_reading_is_told_it_lagged_and_slows_nothing(live):
     fast.close()
 
 
-def _picky_node(state: workflows.State) -> dict[str, Any]:
-    if state.get("query") == "bad":
-        raise ValueError("bad query")
-    return {"answer": state.get("query", "")}
-
-
-def picky() -> StateGraph:
-    """One node that fails on the query "bad"."""
-    builder = StateGraph(workflows.State)
-    builder.add_node("answer", _picky_node)
-    builder.add_edge(START, "answer")
-    builder.add_edge("answer", END)
-    return builder
-
-
 def test_batch_progress_streams_on_the_batch_topic(live):
     bench = live.bench
-    register(bench, picky, "picky")
+    register(bench, workflows.picky, "picky")
     cases = [{"query": q} for q in ("a", "bad", "b", "c", "bad")]
     with StreamClient(live.url) as watcher:
         watcher.subscribe(["project:picky"])

@@ -171,10 +171,7 @@ class ExecutionService(LedgerService):
                     and bool(answered_interrupts(snapshot))
                 )
                 graph_input = None if ask_again else resume_input(execution_id, pending, resume)
-                tracked = self._workspaces.tracked(proj, row)
-                if tracked is not None and tracked.config.commit_on != "manual":
-                    # The workspace may hold another execution's files (a fork shares it).
-                    self._file_tracker.restore(tracked, row.head_checkpoint_id)
+                self._restore_files(proj, row)
                 if updates:
                     row.head_checkpoint_id = apply_update(ledger, graph, row, updates, as_node)
                     ledger.set(row, head_checkpoint_id=row.head_checkpoint_id)
@@ -232,13 +229,7 @@ class ExecutionService(LedgerService):
         with ledger.holding(row.id):
             ledger.claim(row, seen_status, seen_owner)
             try:
-                tracked = self._workspaces.tracked(proj, row)
-                if (
-                    tracked is not None
-                    and tracked.config.commit_on != "manual"
-                    and row.head_checkpoint_id is not None
-                ):
-                    self._file_tracker.restore(tracked, row.head_checkpoint_id)
+                self._restore_files(proj, row)
             except BaseException:
                 ledger.set(row, status=seen_status, owner=seen_owner)  # release the claim
                 raise
@@ -252,6 +243,14 @@ class ExecutionService(LedgerService):
             if on_started is not None:
                 on_started(row.id)
             return self._drive(proj, row, graph, state, tap)
+
+    def _restore_files(self, proj: WorkflowProject, row: ExecutionRecord) -> None:
+        """Put the tracked files of ``row``'s head back before it runs on: the workspace
+        may hold another execution's files (a fork shares it)."""
+        tracked = self._workspaces.tracked(proj, row)
+        head = row.head_checkpoint_id
+        if tracked is not None and tracked.config.commit_on != "manual" and head is not None:
+            self._file_tracker.restore(tracked, head)
 
     def _drive(
         self,

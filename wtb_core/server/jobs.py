@@ -15,6 +15,7 @@ with ``resume_batch``) and wait up to ``grace`` seconds for all of it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -58,14 +59,21 @@ class JobPool:
         """Run ``work(started)`` on a worker; returns once ``work`` called ``started()`` (it
         is stored) or ended, re-raising what it raised before that. Beyond ``workers``
         running, up to ``queue`` starts wait for a worker (their requests wait with them)."""
-        started = threading.Event()
-        future = self._submit(kind, key, lambda: work(lambda *_: started.set()))
         loop = asyncio.get_running_loop()
+        started: asyncio.Future[None] = loop.create_future()
+
+        def settle() -> None:
+            if not started.done():
+                started.set_result(None)
+
+        def mark_started(*_: object) -> None:  # on the worker: hand the news to the loop
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits
+                loop.call_soon_threadsafe(settle)
+
+        future = self._submit(kind, key, lambda: work(mark_started))
         wrapped: asyncio.Future[Any] = asyncio.wrap_future(future, loop=loop)
-        waiter: asyncio.Future[Any] = loop.run_in_executor(None, started.wait)
-        done, _ = await asyncio.wait({wrapped, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait({wrapped, started}, return_when=asyncio.FIRST_COMPLETED)
         if wrapped in done:
-            started.set()  # release the waiter thread
             wrapped.result()  # raises what the work raised
         return future
 
