@@ -284,3 +284,21 @@ def test_without_the_lock_a_tailer_would_skip_an_event(pg_url, monkeypatch):
     snapshots, final = _race(pg_url)
     assert final == ["A", "B"]  # A got id 1 first…
     assert ["B"] in snapshots  # …but B committed id 2 first: a tailer past 2 misses 1
+
+
+def test_a_shorter_interval_applies_to_rows_already_waiting(store):
+    """A reader that starts listening shortens the interval: rows buffered under the
+    long one are written by the new deadline, not the old."""
+    from wtb_core.domain.events import Event, EventType
+    from wtb_core.engine.events import EventBus
+    from wtb_core.registry import PluginRegistry
+
+    bus = EventBus(PluginRegistry(load_entrypoints=False), store, interval=30)
+    bus.publish(Event(type=EventType.NODE_STARTED, execution_id="e", project="p", node="a"))
+    time.sleep(0.05)  # the writer waits under the 30 s interval
+    bus.interval = 0.01
+    deadline = time.monotonic() + 5
+    while not _ids(store) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _ids(store) == [1]
+    bus.close()

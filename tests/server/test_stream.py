@@ -16,7 +16,7 @@ from tests.conftest import register
 from tests.server.conftest import PROJECTS
 from tests.server.stream_client import StreamClient, measure_delivery_latency
 from wtb_core import WTBTestBench
-from wtb_core.server.events import MAX_NOTICES, EventHub
+from wtb_core.server.events import BUS_INTERVAL, MAX_NOTICES, EventHub
 from wtb_core.server.settings import ServeSettings
 from wtb_core.server.threaded import ThreadedServer as LiveServer
 from wtb_core.server.threaded import serve_in_thread as serve
@@ -361,3 +361,23 @@ def test_delivery_latency_to_many_subscribers_while_a_batch_runs(live):
     assert len(latencies) == 5 * len(stored(bench))
     assert all(latency >= 0 for latency in latencies)
     assert sorted(latencies)[len(latencies) // 2] < 1000  # generous: CI machines vary
+
+
+def test_the_audit_writer_runs_tight_only_while_a_socket_is_open(live):
+    """With nobody subscribed runs keep the bench's own (batched) audit interval; an open
+    socket tightens it so events reach it within ``BUS_INTERVAL``, and its close gives it
+    back."""
+    bus = live.bench.services.events
+    own = bus.interval
+    assert own > BUS_INTERVAL
+    with StreamClient(live.url) as client:
+        client.subscribe(["*"])
+        assert bus.interval == BUS_INTERVAL
+        started = time.monotonic()
+        live.bench.run("linear", {"query": "q"})
+        client.until(lambda m: m["type"] == "execution_completed")
+        assert time.monotonic() - started < own  # not held for the bench's interval
+    deadline = time.monotonic() + 5
+    while bus.interval != own and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert bus.interval == own

@@ -19,6 +19,7 @@ import atexit
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import Any
@@ -154,10 +155,13 @@ class EventBus:
         while True:
             with self._wake:  # sleep while there is nothing to write
                 self._wake.wait_for(lambda: self._closed or bool(self._buffer))
-                self._wake.wait_for(
-                    lambda: self._closed or len(self._buffer) >= self._max_buffered,
-                    timeout=self._interval,
-                )
+                first = time.monotonic()
+                # then until the batch is due (a changed interval counts at once) or full
+                while not self._closed and len(self._buffer) < self._max_buffered:
+                    remaining = first + self._interval - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._wake.wait(remaining)
                 closed = self._closed
             try:
                 self.flush()

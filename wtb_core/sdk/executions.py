@@ -24,7 +24,6 @@ from wtb_core.engine.history import answered_interrupts, head_snapshot, pending_
 from wtb_core.engine.records import execution_record, new_execution_id, outcome_fields
 from wtb_core.engine.runs import RunOutcome, RunRequest, StreamTap
 from wtb_core.errors import (
-    ExecutionNotFoundError,
     InvalidInputError,
     InvalidStateError,
     StorageError,
@@ -104,9 +103,7 @@ class ExecutionService(LedgerService):
                 f"execution id {execution_id!r} is not valid: use 1 to 64 letters, digits, "
                 "'-', '_' or '.'"
             )
-        try:
-            self._ledger.fetch(execution_id)
-        except ExecutionNotFoundError:
+        if not self._ledger.metadata.execution_exists(execution_id):
             return execution_id
         raise InvalidStateError(
             f"an execution with id {execution_id!r} exists already; choose another id or "

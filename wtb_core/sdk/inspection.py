@@ -23,7 +23,12 @@ from wtb_core.domain.models import (
 )
 from wtb_core.engine.history import head_snapshot, list_checkpoints, snapshot_at
 from wtb_core.engine.threads import thread_config
-from wtb_core.errors import InvalidInputError, InvalidStateError, WTBError
+from wtb_core.errors import (
+    ExecutionNotFoundError,
+    InvalidInputError,
+    InvalidStateError,
+    WTBError,
+)
 from wtb_core.sdk.ledger import LedgerService
 from wtb_core.storage.database import as_utc
 
@@ -96,6 +101,15 @@ class InspectionService(LedgerService):
 
     def get_execution(self, execution_id: str) -> ExecutionResult:
         return self._ledger.result(self._ledger.fetch(execution_id))
+
+    def find_execution(self, execution_id: str) -> ExecutionResult | None:
+        """``get_execution``, or ``None`` when there is none (a cheap check first)."""
+        if not self._ledger.metadata.execution_exists(execution_id):
+            return None
+        try:
+            return self.get_execution(execution_id)
+        except ExecutionNotFoundError:  # deleted between the two reads
+            return None
 
     def list_executions(
         self,

@@ -14,6 +14,7 @@ from wtb_core.sdk.bench import WTBTestBench
 from wtb_core.server import errors, health, langgraph, native, stream
 from wtb_core.server.events import EventHub
 from wtb_core.server.jobs import JobPool
+from wtb_core.server.langgraph.context import LangGraphApi
 from wtb_core.server.security import Guard
 from wtb_core.server.settings import ServeSettings
 
@@ -50,6 +51,7 @@ def create_app(
     app.state.settings = settings
     app.state.jobs = jobs
     app.state.events = events
+    app.state.langgraph_api = LangGraphApi(bench)
     errors.install(app)
     app.include_router(health.router)
     app.include_router(native.router)

@@ -1,4 +1,7 @@
-"""What a route needs from the application, as FastAPI dependencies."""
+"""What a route needs from the application, as FastAPI dependencies.
+
+They are ``async``: FastAPI runs a plain ``def`` dependency on its thread pool, a thread
+hop per request for an attribute read."""
 
 from __future__ import annotations
 
@@ -11,21 +14,22 @@ from wtb_core.server.jobs import JobPool
 from wtb_core.server.settings import ServeSettings
 
 
-def _bench(request: Request) -> WTBTestBench:
+async def _bench(request: Request) -> WTBTestBench:
     bench: WTBTestBench = request.app.state.bench
     return bench
 
 
-def _services(request: Request) -> Services:
-    return _bench(request).services
+async def _services(request: Request) -> Services:
+    bench: WTBTestBench = request.app.state.bench
+    return bench.services
 
 
-def _jobs(request: Request) -> JobPool:
+async def _jobs(request: Request) -> JobPool:
     jobs: JobPool = request.app.state.jobs
     return jobs
 
 
-def _settings(request: Request) -> ServeSettings:
+async def _settings(request: Request) -> ServeSettings:
     settings: ServeSettings = request.app.state.settings
     return settings
 

@@ -70,14 +70,16 @@ class JobPool:
             with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits
                 loop.call_soon_threadsafe(settle)
 
-        future = self._submit(kind, key, lambda: work(mark_started))
+        future = self.submit(kind, key, lambda: work(mark_started))
         wrapped: asyncio.Future[Any] = asyncio.wrap_future(future, loop=loop)
         done, _ = await asyncio.wait({wrapped, started}, return_when=asyncio.FIRST_COMPLETED)
         if wrapped in done:
             wrapped.result()  # raises what the work raised
         return future
 
-    def _submit(self, kind: str, key: str, fn: Callable[[], T]) -> Future[T]:
+    def submit(self, kind: str, key: str, fn: Callable[[], T]) -> Future[T]:
+        """Run ``fn()`` on a worker (``ServerBusyError`` when the pool is full or
+        draining); for a caller that waits for the whole job, not only its start."""
         with self._lock:
             if not self._accepting:
                 raise ServerBusyError("the server is shutting down; retry on its next start")

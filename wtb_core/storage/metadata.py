@@ -247,6 +247,15 @@ class MetadataStore(FileCommitQueries, EventLogQueries, BatchQueries):
         with self.db.reader() as session:
             return int(session.scalar(query) or 0)
 
+    def execution_exists(self, execution_id: str) -> bool:
+        if self._fast is not None:
+            return self._fast.exists(execution_id)
+        with self.db.reader() as session:
+            found = session.execute(
+                select(_EXECUTIONS.c.id).where(_EXECUTIONS.c.id == execution_id)
+            ).first()
+        return found is not None
+
     def get_execution(self, execution_id: str) -> ExecutionRecord:
         with self.db.reader() as session:
             row = session.get(ExecutionRecord, execution_id)

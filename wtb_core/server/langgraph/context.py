@@ -17,8 +17,6 @@ from wtb_core.domain.models import ExecutionResult
 from wtb_core.sdk.bench import Services, WTBTestBench
 from wtb_core.storage.api_threads import ApiThreadStore, StoredRun
 
-_create_lock = threading.Lock()
-
 
 @dataclass
 class ActiveRun:
@@ -68,15 +66,8 @@ class LangGraphApi:
             return [run for run in self._active.values() if run.thread_id == thread_id]
 
 
-def _api(request: Request) -> LangGraphApi:
-    state = request.app.state
-    api: LangGraphApi | None = getattr(state, "langgraph_api", None)
-    if api is None:
-        with _create_lock:
-            api = getattr(state, "langgraph_api", None)
-            if api is None:
-                api = LangGraphApi(state.bench)
-                state.langgraph_api = api
+async def _api(request: Request) -> LangGraphApi:
+    api: LangGraphApi = request.app.state.langgraph_api  # set by create_app
     return api
 
 

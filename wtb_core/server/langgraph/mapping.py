@@ -97,10 +97,7 @@ class ThreadView:
 def _execution(api: LangGraphApi, execution_id: str | None) -> ExecutionResult | None:
     if execution_id is None:
         return None
-    try:
-        return api.services.inspection.get_execution(execution_id)
-    except ExecutionNotFoundError:
-        return None
+    return api.services.inspection.find_execution(execution_id)
 
 
 def view_of(api: LangGraphApi, stored: StoredThread) -> ThreadView:

@@ -27,6 +27,10 @@ def execution_location(execution_id: str) -> str:
     return f"{PREFIX}/executions/{execution_id}"
 
 
+def _ignore(_: str) -> None:
+    """The start of a job its request waits for to the end: nothing to answer early."""
+
+
 async def drive(
     jobs: JobPool,
     execution_id: str,
@@ -35,10 +39,11 @@ async def drive(
 ) -> ExecutionResult | JSONResponse:
     """Start ``work(started)`` on the pool; errors raised before ``started`` propagate (a
     4xx). Without ``wait`` the answer is ``202`` with the execution's ``Location``."""
-    future: Future[ExecutionResult] = await jobs.start("execution", execution_id, work)
-    if wait:
+    if wait:  # errors before the start arrive as the job's own
+        future = jobs.submit("execution", execution_id, lambda: work(_ignore))
         # shield: a client that goes away does not cancel the wait of the pool's future
         return await asyncio.shield(asyncio.wrap_future(future))
+    future: Future[ExecutionResult] = await jobs.start("execution", execution_id, work)
     status = ExecutionStatus.RUNNING
     if future.done() and future.exception() is None:  # already stopped (a short run)
         status = future.result().status
