@@ -40,9 +40,9 @@ async def drive(
     """Start ``work(started)`` on the pool; errors raised before ``started`` propagate (a
     4xx). Without ``wait`` the answer is ``202`` with the execution's ``Location``."""
     if wait:  # errors before the start arrive as the job's own
-        future = jobs.submit("execution", execution_id, lambda: work(_ignore))
+        job = jobs.submit("execution", execution_id, lambda: work(_ignore))
         # shield: a client that goes away does not cancel the wait of the pool's future
-        return await asyncio.shield(asyncio.wrap_future(future))
+        return await asyncio.shield(asyncio.wrap_future(job))
     future: Future[ExecutionResult] = await jobs.start("execution", execution_id, work)
     status = ExecutionStatus.RUNNING
     if future.done() and future.exception() is None:  # already stopped (a short run)
