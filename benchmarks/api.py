@@ -2,7 +2,8 @@
 
 1. A 10-node chain run to completion: ``bench.run`` in process vs native
    ``POST /api/v1/executions?wait=true`` vs LangGraph's ``POST /threads/{id}/runs/wait``
-   (the real ``langgraph-sdk`` client), interleaved; p50 and p99, ratios of p50s.
+   (the real ``langgraph-sdk`` client, on a thread it created just before: ``POST
+   /threads`` is timed on its own row), interleaved; p50 and p99, ratios of p50s.
 2. A 100-checkpoint history: ``bench.get_checkpoints`` vs ``GET /api/v1/executions/{id}/
    checkpoints`` and the SDK's ``threads.get_history(limit=100)``.
 3. Event delivery: 20 WebSocket subscribers to ``*`` while a batch runs; p50/p99 of the
@@ -14,6 +15,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import tempfile
 import time
@@ -69,16 +71,22 @@ def runs(bench: WTBTestBench, url: str, count: int) -> None:
             )
             assert response.status_code == 200 and response.json()["state"]["x"] == NODES
 
-        def langgraph() -> None:
-            thread = sdk.threads.create()
-            values = sdk.runs.wait(thread["thread_id"], "chain", input={"x": 0})
+        threads: list[str] = []
+
+        def langgraph() -> None:  # on a thread made beforehand (a row of its own below)
+            values = sdk.runs.wait(threads.pop(), "chain", input={"x": 0})
             assert values["x"] == NODES
 
+        def new_thread() -> None:
+            threads.append(sdk.threads.create(graph_id="chain")["thread_id"])
+
         calls = {"bench.run (in process)": in_process, "POST /api/v1/executions?wait": native,
+                 "POST /threads (sdk)": new_thread,
                  "POST /threads/{id}/runs/wait (sdk)": langgraph}  # fmt: skip
-        for fn in calls.values():  # warm-up
-            for _ in range(10):
+        for _ in range(10):  # warm-up
+            for fn in calls.values():
                 fn()
+        gc.freeze()  # as `wtb serve` does once warm: the start-up heap is not rescanned
         samples: dict[str, list[float]] = {name: [] for name in calls}
         for _ in range(count):
             for name, fn in calls.items():

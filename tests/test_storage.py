@@ -73,3 +73,28 @@ def test_migrations_create_every_table_once(tmp_path):
     assert {"projects", "executions", "audit_events", "batches", "batch_rows"} <= tables
     assert {"file_commits", "file_snapshots", "alembic_version"} <= tables
     db.close()
+
+
+def test_api_threads_and_runs_read_the_same_on_the_fast_path_and_through_sqlalchemy(tmp_path):
+    from wtb_core.storage.api_threads import ApiThreadStore, StoredRun, StoredThread
+
+    db = Database(f"sqlite:///{tmp_path / 'm.sqlite'}")
+    db.migrate()
+    fast = ApiThreadStore(db)
+    slow = ApiThreadStore(db)
+    slow._fast_threads = slow._fast_runs = None  # the SQLAlchemy path of other databases
+    thread = StoredThread("t1", "e1", None, {"graph_id": "g", "n": [1, 2.5, None]})
+    assert fast.create_thread(thread) and not fast.create_thread(thread)
+    assert not slow.create_thread(thread)
+    assert fast.get_thread("t1") == slow.get_thread("t1")
+    assert fast.get_thread("t1").metadata == thread.metadata
+    fast.update_thread("t1", project="p", metadata={"graph_id": "p"})
+    assert fast.get_thread("t1") == slow.get_thread("t1")
+    assert slow.get_thread("t1").project == "p"
+    run = StoredRun("r1", "t1", "a", "success", {"k": "v"}, error="E: x")
+    fast.create_run(run)
+    assert fast.get_run("r1") == slow.get_run("r1") == slow.list_runs("t1", 10)[0]
+    assert fast.get_run("r1").created_at == run.created_at
+    assert fast.get_thread("nope") is None and fast.get_run("nope") is None
+    fast.close()
+    db.close()

@@ -37,6 +37,8 @@ def create_app(
         finally:
             await events.stop()
         await asyncio.to_thread(jobs.drain, settings.shutdown_grace)
+        if not jobs.busy:  # a job still running after the grace may yet write its run
+            app.state.langgraph_api.close()
         if close_bench:
             await asyncio.to_thread(bench.close)
 

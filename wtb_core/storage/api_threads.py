@@ -5,7 +5,8 @@ the id of the execution its runs drive (chosen at creation, so two first runs of
 thread race for one execution id and exactly one wins). A run (``api_runs``) is one run
 or resume of that execution, written once it ended (the server holds it in memory while it
 runs). Reads hand back frozen ``StoredThread`` / ``StoredRun`` values; every method is one
-short transaction.
+short transaction. On a SQLite file the reads and writes by key that every API run makes
+take the fast path (``sqlite_fast``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select, update
 
 from wtb_core.storage.database import Database, as_utc, insert_ignoring_duplicates, utcnow
+from wtb_core.storage.sqlite_fast import FastRows
 from wtb_core.storage.tables import ApiRunRecord, ApiThreadRecord
 
 _THREADS = cast(Table, ApiThreadRecord.__table__)
@@ -47,7 +49,7 @@ class StoredRun:
 
 
 def _thread(result: Any) -> StoredThread:
-    row = result._mapping
+    row = result if isinstance(result, dict) else result._mapping
     return StoredThread(
         thread_id=row["thread_id"],
         execution_id=row["execution_id"],
@@ -59,7 +61,7 @@ def _thread(result: Any) -> StoredThread:
 
 
 def _run(result: Any) -> StoredRun:
-    row = result._mapping
+    row = result if isinstance(result, dict) else result._mapping
     return StoredRun(
         run_id=row["run_id"],
         thread_id=row["thread_id"],
@@ -78,6 +80,16 @@ class ApiThreadStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._fast_threads: FastRows | None = None
+        self._fast_runs: FastRows | None = None
+        if db.sqlite_path and db.write_lock is not None:
+            self._fast_threads = FastRows(db.sqlite_path, _THREADS, db.write_lock)
+            self._fast_runs = FastRows(db.sqlite_path, _RUNS, db.write_lock)
+
+    def close(self) -> None:
+        for fast in (self._fast_threads, self._fast_runs):
+            if fast is not None:
+                fast.close()
 
     # -- threads -------------------------------------------------------------------------
 
@@ -91,6 +103,8 @@ class ApiThreadStore:
             "created_at": thread.created_at,
             "updated_at": thread.updated_at,
         }
+        if self._fast_threads is not None:
+            return self._fast_threads.insert(values)
 
         def write() -> int:
             with self.db.connection() as connection:
@@ -100,6 +114,9 @@ class ApiThreadStore:
         return self.db.retrying(write) == 1
 
     def get_thread(self, thread_id: str) -> StoredThread | None:
+        if self._fast_threads is not None:
+            found = self._fast_threads.get(thread_id)
+            return None if found is None else _thread(found)
         query = select(_THREADS).where(_THREADS.c.thread_id == thread_id)
         with self.db.reader() as session:
             row = session.execute(query).first()
@@ -138,6 +155,9 @@ class ApiThreadStore:
             fields["project"] = project
         if metadata is not None:
             fields["metadata"] = dict(metadata)
+        if self._fast_threads is not None:
+            self._fast_threads.update(thread_id, fields)
+            return
         statement = update(_THREADS).where(_THREADS.c.thread_id == thread_id).values(**fields)
 
         def write() -> None:
@@ -160,6 +180,9 @@ class ApiThreadStore:
             "created_at": run.created_at,
             "updated_at": run.updated_at,
         }
+        if self._fast_runs is not None:
+            self._fast_runs.insert(values)
+            return
 
         def write() -> None:
             with self.db.connection() as connection:
@@ -168,6 +191,9 @@ class ApiThreadStore:
         self.db.retrying(write)
 
     def get_run(self, run_id: str) -> StoredRun | None:
+        if self._fast_runs is not None:
+            found = self._fast_runs.get(run_id)
+            return None if found is None else _run(found)
         query = select(_RUNS).where(_RUNS.c.run_id == run_id)
         with self.db.reader() as session:
             row = session.execute(query).first()

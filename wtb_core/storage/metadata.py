@@ -36,7 +36,7 @@ from wtb_core.storage.database import (
 )
 from wtb_core.storage.event_log import EventLogQueries
 from wtb_core.storage.file_commits import FileCommitQueries
-from wtb_core.storage.sqlite_fast import FastRowWriter
+from wtb_core.storage.sqlite_fast import FastRows
 from wtb_core.storage.state_codec import StateCodec
 from wtb_core.storage.tables import (
     AuditEventRecord,
@@ -70,7 +70,7 @@ class MetadataStore(FileCommitQueries, EventLogQueries, BatchQueries):
         self._codec = codec
         # SQLite files: the per-run execution writes skip SQLAlchemy (see sqlite_fast).
         self._fast = (
-            FastRowWriter(db.sqlite_path, _EXECUTIONS, db.write_lock)
+            FastRows(db.sqlite_path, _EXECUTIONS, db.write_lock)
             if db.sqlite_path and db.write_lock is not None
             else None
         )

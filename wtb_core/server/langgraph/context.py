@@ -47,6 +47,9 @@ class LangGraphApi:
         self._active: dict[str, ActiveRun] = {}
         self._lock = threading.Lock()
 
+    def close(self) -> None:
+        self.store.close()
+
     def activate(self, run: ActiveRun) -> None:
         with self._lock:
             self._active[run.run_id] = run
