@@ -43,6 +43,12 @@ timestamps the metadata store keeps.
 ``Session``, with its bench (opened on first use) and ``show(value, human)`` honouring
 ``--json`` — ``CommandLineError`` for a bad argument, the ``JsonFlag`` and ``ExecArg``
 parameter types, and ``short_ids`` for printing checkpoint ids.
+
+**Serving the bench** (a server plugin such as wtb-grpc, next to ``wtb serve``): ``EventHub``,
+the stored event log tailed for stream subscribers (resume by ``seq``); ``JobPool``, the
+bounded pool driving runs and batches with its SIGTERM ``drain``, and ``ServerBusyError``;
+``project_from_ref``, how ``wtb serve --project`` loads a project; ``is_loopback``; and the
+batch models a client rebuilds, ``BatchTestResult``, ``BatchStatus``, ``Comparison``.
 """
 
 from __future__ import annotations
@@ -52,10 +58,19 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from wtb_core.batch.bounded import run_bounded
+    from wtb_core.batch.comparison import Comparison
     from wtb_core.batch.detached import DetachedExecutor
-    from wtb_core.batch.models import BatchRow, Cell, DetachedResult
+    from wtb_core.batch.models import BatchRow, BatchStatus, Cell, DetachedResult
+    from wtb_core.batch.results import BatchTestResult
     from wtb_core.batch.scoring import cell_fields
-    from wtb_core.cli.common import CommandLineError, ExecArg, JsonFlag, Session, session
+    from wtb_core.cli.common import (
+        CommandLineError,
+        ExecArg,
+        JsonFlag,
+        Session,
+        project_from_ref,
+        session,
+    )
     from wtb_core.cli.render import short_ids
     from wtb_core.config import EnvSpec, FileTrackingConfig, NodeResourceConfig, RayConfig
     from wtb_core.engine.environments import resolve_env
@@ -84,6 +99,9 @@ if TYPE_CHECKING:
         TrackedExecution,
     )
     from wtb_core.serde import BoxedFloat, StrictSerializer, strict_serializer
+    from wtb_core.server.events import EventHub
+    from wtb_core.server.jobs import JobPool, ServerBusyError
+    from wtb_core.server.settings import is_loopback
     from wtb_core.storage.database import utcnow
     from wtb_core.storage.file_commits import (
         Chunk,
@@ -121,7 +139,9 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "EvaluatorFactory",
     ),
     "wtb_core.config": ("FileTrackingConfig", "EnvSpec", "NodeResourceConfig", "RayConfig"),
-    "wtb_core.batch.models": ("Cell", "BatchRow", "DetachedResult"),
+    "wtb_core.batch.models": ("Cell", "BatchRow", "BatchStatus", "DetachedResult"),
+    "wtb_core.batch.results": ("BatchTestResult",),
+    "wtb_core.batch.comparison": ("Comparison",),
     "wtb_core.batch.detached": ("DetachedExecutor",),
     "wtb_core.batch.bounded": ("run_bounded",),
     "wtb_core.batch.scoring": ("cell_fields",),
@@ -139,7 +159,17 @@ _MODULES: dict[str, tuple[str, ...]] = {
     ),
     "wtb_core.serde": ("strict_serializer", "StrictSerializer", "BoxedFloat"),
     "wtb_core.storage.database": ("utcnow",),
-    "wtb_core.cli.common": ("CommandLineError", "ExecArg", "JsonFlag", "Session", "session"),
+    "wtb_core.cli.common": (
+        "CommandLineError",
+        "ExecArg",
+        "JsonFlag",
+        "Session",
+        "session",
+        "project_from_ref",
+    ),
+    "wtb_core.server.events": ("EventHub",),
+    "wtb_core.server.jobs": ("JobPool", "ServerBusyError"),
+    "wtb_core.server.settings": ("is_loopback",),
     "wtb_core.cli.render": ("short_ids",),
 }
 _HOME = {name: module for module, names in _MODULES.items() for name in names}
@@ -162,6 +192,8 @@ __all__ = [
     "BatchRunner",
     "BatchRunnerFactory",
     "BatchRunnerRegister",
+    "BatchStatus",
+    "BatchTestResult",
     "BoxedFloat",
     "Cell",
     "CheckpointStore",
@@ -169,6 +201,7 @@ __all__ = [
     "CheckpointStoreRegister",
     "Chunk",
     "CommandLineError",
+    "Comparison",
     "DetachedExecutor",
     "DetachedResult",
     "Entry",
@@ -179,11 +212,13 @@ __all__ = [
     "Evaluator",
     "EvaluatorFactory",
     "EvaluatorRegister",
+    "EventHub",
     "ExecArg",
     "FileTracker",
     "FileTrackerFactory",
     "FileTrackerRegister",
     "FileTrackingConfig",
+    "JobPool",
     "JsonFlag",
     "Manifest",
     "MetadataStore",
@@ -191,6 +226,7 @@ __all__ = [
     "NodeResourceConfig",
     "NodeWrapper",
     "RayConfig",
+    "ServerBusyError",
     "Session",
     "StrictSerializer",
     "TrackedExecution",
@@ -198,6 +234,8 @@ __all__ = [
     "entry_json",
     "hookimpl",
     "is_end",
+    "is_loopback",
+    "project_from_ref",
     "resolve_env",
     "run_bounded",
     "run_chunks",

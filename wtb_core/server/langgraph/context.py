@@ -27,6 +27,7 @@ class ActiveRun:
     execution_id: str
     future: Future[ExecutionResult] | None = None
     cancelled: bool = False  # a client cancelled it (POST .../cancel)
+    began: bool = False  # its execution is stored or claimed: refusals are behind it
     finished: threading.Event = field(default_factory=threading.Event)
 
     @property

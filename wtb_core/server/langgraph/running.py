@@ -312,11 +312,9 @@ def _work(
     """The job: drive, store the run with how it ended, then tell ``ended`` (the stream).
     A run refused before it started is not stored."""
     run = prepared.run
-    began = False
 
     def on_started(_: str) -> None:
-        nonlocal began
-        began = True
+        prepared.active.began = True
         started()
 
     result: ExecutionResult | None = None
@@ -328,7 +326,7 @@ def _work(
         return result
     except BaseException as exc:
         failure = exc
-        if began:
+        if prepared.active.began:
             error = f"{type(exc).__name__}: {exc}"
             api.store.create_run(replace(run, status="error", error=error, updated_at=utcnow()))
         raise
@@ -358,3 +356,24 @@ async def launch(
         raise
     prepared.active.future = future
     return future
+
+
+def submit(api: LangGraphApi, jobs: JobPool, prepared: Prepared) -> Future[ExecutionResult]:
+    """``launch`` for a request that waits for the whole run: no wait for its start. A
+    refusal before the start is the future's error with ``prepared.active.began``
+    false."""
+    try:
+        future = jobs.submit(
+            "execution",
+            prepared.view.execution_id,
+            lambda: _work(api, prepared, None, None, _no_answer),
+        )
+    except BaseException:
+        api.deactivate(prepared.run.run_id)  # the pool refused it
+        raise
+    prepared.active.future = future
+    return future
+
+
+def _no_answer() -> None:
+    """The start of a run whose request waits for its end: nothing to answer early."""

@@ -29,7 +29,7 @@ from wtb_core.server.langgraph.mapping import (
     resolve_thread,
 )
 from wtb_core.server.langgraph.models import FinalValues, Run, RunCreate, RunStatus
-from wtb_core.server.langgraph.running import Prepared, final_values, launch, prepare
+from wtb_core.server.langgraph.running import Prepared, final_values, launch, prepare, submit
 from wtb_core.server.langgraph.sse import HEARTBEAT_S, STREAM_MODES, EventChannel
 from wtb_core.storage.api_threads import StoredRun
 
@@ -209,9 +209,12 @@ async def _wait(
     """The final values: a plain answer when the run ends within a heartbeat's time, else
     a streamed one whose heartbeats (whitespace) keep the connection busy until it does."""
     prepared = await _prepared(api, thread_id, body, streaming=False)
-    waiting = asyncio.wrap_future(await launch(api, jobs, prepared))
+    waiting = asyncio.wrap_future(submit(api, jobs, prepared))
     headers = {"Content-Location": prepared.location}
     if (await asyncio.wait({waiting}, timeout=HEARTBEAT_S))[0]:
+        failure = waiting.exception()
+        if failure is not None and not prepared.active.began:
+            raise failure  # refused before it started: an error answer, no run stored
         return Response(_final(waiting), media_type="application/json", headers=headers)
     return StreamingResponse(_final_body(waiting), media_type="application/json", headers=headers)
 
