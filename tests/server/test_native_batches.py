@@ -105,6 +105,17 @@ def test_rows_are_filtered_and_paged_and_the_comparison_names_the_baseline(live,
         offset = page["next_offset"]
     assert seen == [(r.combination_index, r.case_index, r.repetition) for r in batch.results]
 
+    by_case = http.get(f"{API}/batches/{batch_id}/rows", params={"order": "case"}).json()
+    assert [
+        (r["case_index"], r["combination_index"], r["repetition"]) for r in by_case["items"]
+    ] == sorted((r.case_index, r.combination_index, r.repetition) for r in batch.results)
+    misses = http.get(
+        f"{API}/batches/{batch_id}/rows", params={"metric": "exact_match", "below": 0.5}
+    ).json()
+    expected = [r for r in batch.results if r.scores.get("exact_match", 1.0) < 0.5]
+    assert 0 < misses["total"] == len(expected) < 12
+    assert [r["execution_id"] for r in misses["items"]] == [r.execution_id for r in expected]
+
     comparison = http.get(f"{API}/batches/{batch_id}/comparison").json()
     assert comparison == batch.comparison().model_dump(mode="json")
     assert comparison["baseline_label"] == "default"
@@ -187,5 +198,8 @@ def test_bad_row_and_comparison_filters_are_422(live, http):
     assert error_of(http.get(rows, params={"combination": "{bad json"}), 422)
     assert error_of(http.get(rows, params={"status": "sleeping"}), 422)
     assert error_of(http.get(rows, params={"limit": 0}), 422)
+    assert "below=" in error_of(http.get(rows, params={"metric": "exact_match"}), 422)["message"]
+    assert error_of(http.get(rows, params={"metric": "m", "below": "low"}), 422)
+    assert error_of(http.get(rows, params={"order": "random"}), 422)
     comparison = http.get(f"{API}/batches/{batch_id}/comparison", params={"baseline": "x=y"})
     assert error_of(comparison, 422)["type"] == "ConfigurationError"

@@ -142,6 +142,34 @@ def test_paging_with_a_cursor_lists_every_execution_once(live, http):
     assert paused == {"items": [], "next_cursor": None}
 
 
+def test_listing_filters_by_variant_batch_fork_parent_and_text(live, http):
+    bench = live.bench
+    bench.get_project("linear").register_variant("generate", "echo", workflows.echo_answer)
+    plain = bench.run("linear", {"query": "Needle in a haystack"})
+    echoed = bench.run("linear", {"query": "hay"}, variant_config={"generate": "echo"})
+    checkpoints = bench.get_checkpoints(plain.execution_id)
+    fork = bench.fork(plain.execution_id, checkpoints[1].checkpoint_id)
+    batch = bench.run_batch_test("linear", [{}], [{"query": "batched"}], repetitions=2)
+    listed = f"{API}/executions"
+
+    def ids(**params: object) -> list[str]:
+        return [i["execution_id"] for i in http.get(listed, params=params).json()["items"]]
+
+    assert ids(variant="generate=echo") == [echoed.execution_id]
+    assert ids(batch=batch.batch_id) == sorted(
+        (r.execution_id for r in batch.results),
+        key=lambda e: ids(project="linear").index(e),
+    )
+    assert len(ids(batch=batch.batch_id)) == 2
+    assert ids(parent=plain.execution_id) == [fork.execution_id]
+    assert set(ids(q="nEEDLE")) == {plain.execution_id, fork.execution_id}
+    assert ids(q="100%") == []  # LIKE wildcards are literal
+    assert ids(q="needle", variant="generate=echo") == []
+    assert error_of(http.get(listed, params={"variant": "generate"}), 422)["type"] == (
+        "InvalidInputError"
+    )
+
+
 def test_delete_removes_an_execution(live, http):
     execution_id = run(http)["execution_id"]
     deleted = http.delete(f"{API}/executions/{execution_id}")

@@ -44,10 +44,15 @@ class BatchReads:
         status: ExecutionStatus | str | None = None,
         limit: int | None = None,
         offset: int = 0,
+        *,
+        below: tuple[str, float] | None = None,
+        by_case: bool = False,
     ) -> tuple[builtins.list[BatchRow], int]:
-        """``limit`` of a batch's rows from ``offset``, in cell order, optionally of one
-        combination (label or matrix entry, as ``BatchTestResult.rows_for`` takes), case
-        (its name) and/or status; with how many rows match in all."""
+        """``limit`` of a batch's rows from ``offset``, in cell order (``by_case``: case
+        first, then combination), optionally of one combination (label or matrix entry, as
+        ``BatchTestResult.rows_for`` takes), case (its name), status and/or with a
+        metric's score under a threshold (``below=(metric, value)``); with how many rows
+        match in all."""
         record = self._fetch_record(batch_id)
         limit = arguments.count("limit", limit, "rows per page", 50, "every row")
         if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
@@ -69,7 +74,11 @@ class BatchReads:
             "case": case,
             "status": None if status is None else status.value,
         }
-        found = self._metadata.batch_rows(batch_id, **where, limit=limit, offset=offset)
+        if below is not None:
+            where["below"] = _threshold(below)
+        found = self._metadata.batch_rows(
+            batch_id, **where, limit=limit, offset=offset, by_case=by_case
+        )
         total = self._metadata.count_batch_rows(batch_id, **where)
         return [batch_row(r, record.matrix) for r in found], total
 
@@ -111,3 +120,12 @@ def _not_found(batch_id: str) -> BatchNotFoundError:
         f"batch {batch_id!r} does not exist; list batches with bench.list_batches() "
         "or `wtb batches`"
     )
+
+
+def _threshold(below: tuple[str, float]) -> tuple[str, float]:
+    metric, value = below
+    if not isinstance(metric, str) or not metric:
+        raise ConfigurationError(f"a score filter needs a metric name, not {metric!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise ConfigurationError(f"a score threshold must be a number, not {value!r}")
+    return metric, float(value)

@@ -131,15 +131,28 @@ class InspectionService(LedgerService):
         limit: int = 50,
         cursor: str | None = None,
         variant_config: Mapping[str, str] | None = None,
+        *,
+        batch_id: str | None = None,
+        parent_execution_id: str | None = None,
+        text: str | None = None,
     ) -> ExecutionPage:
         """``limit`` executions, newest first, after the one ``cursor`` (a ``next_cursor``)
         points at: paging through every page lists each execution once, also while new
-        ones are created (those land before the first page)."""
+        ones are created (those land before the first page). Filters: ``project``,
+        ``status``, ``variant_config`` (ran these variants), ``batch_id`` (its cells),
+        ``parent_execution_id`` (its forks), ``text`` (in the state, any case)."""
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise InvalidCursorError(f"limit must be a whole number of at least 1, not {limit!r}")
         after = None if cursor is None else _position(cursor)
         rows = self._ledger.metadata.list_executions(
-            project, _status_value(status), limit + 1, variant_config, after=after
+            project,
+            _status_value(status),
+            limit + 1,
+            variant_config,
+            after=after,
+            batch_id=batch_id,
+            parent_execution_id=parent_execution_id,
+            text=text,
         )
         items = [self._ledger.result(row) for row in rows[:limit]]
         more = len(rows) > limit and bool(items)

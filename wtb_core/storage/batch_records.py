@@ -92,18 +92,18 @@ class BatchQueries:
         status: str | None = None,
         limit: int | None = None,
         offset: int = 0,
+        below: tuple[str, float] | None = None,
+        by_case: bool = False,
     ) -> list[BatchCellRecord]:
-        """A batch's rows in cell order, optionally of one combination, case (name) and/or
-        status, ``limit`` of them from ``offset``."""
-        where = _row_filter(batch_id, combination_index, case, status)
+        """A batch's rows in cell order (``by_case``: case first, then combination),
+        optionally of one combination, case (name), status and/or with a metric's score
+        under a threshold (``below=(metric, value)``), ``limit`` of them from ``offset``."""
+        where = _row_filter(batch_id, combination_index, case, status, below)
+        order = [BatchCellRecord.combination_index, BatchCellRecord.case_index]
         query = (
             select(BatchCellRecord)
             .where(*where)
-            .order_by(
-                BatchCellRecord.combination_index,
-                BatchCellRecord.case_index,
-                BatchCellRecord.repetition,
-            )
+            .order_by(*(reversed(order) if by_case else order), BatchCellRecord.repetition)
             .offset(offset or None)
             .limit(limit)
         )
@@ -120,18 +120,26 @@ class BatchQueries:
         combination_index: int | None = None,
         case: str | None = None,
         status: str | None = None,
+        below: tuple[str, float] | None = None,
     ) -> int:
         """How many rows ``batch_rows`` with these filters (and no limit) returns."""
-        where = _row_filter(batch_id, combination_index, case, status)
+        where = _row_filter(batch_id, combination_index, case, status, below)
         query = select(func.count()).select_from(BatchCellRecord).where(*where)
         with self.db.reader() as session:
             return int(session.scalar(query) or 0)
 
 
 def _row_filter(
-    batch_id: str, combination_index: int | None, case: str | None, status: str | None
+    batch_id: str,
+    combination_index: int | None,
+    case: str | None,
+    status: str | None,
+    below: tuple[str, float] | None = None,
 ) -> list[Any]:
     where: list[Any] = [BatchCellRecord.batch_id == batch_id]
+    if below is not None:  # a row without that score does not match
+        metric, threshold = below
+        where.append(BatchCellRecord.scores[metric].as_float() < threshold)
     if combination_index is not None:
         where.append(BatchCellRecord.combination_index == combination_index)
     if case is not None:

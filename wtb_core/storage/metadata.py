@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     CursorResult,
     Table,
+    Text,
     and_,
     bindparam,
     delete,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import JSONB
 
 from wtb_core.errors import ExecutionNotFoundError, StorageError
@@ -271,13 +273,28 @@ class MetadataStore(FileCommitQueries, EventLogQueries, BatchQueries):
         variant_config: Mapping[str, str] | None = None,
         *,
         after: tuple[datetime, str] | None = None,
+        batch_id: str | None = None,
+        parent_execution_id: str | None = None,
+        text: str | None = None,
     ) -> list[ExecutionRecord]:
         """Executions, newest first (ties by id); ``variant_config`` keeps those that ran
-        these variants; ``after`` (``(created_at, id)`` of a listed execution) keeps those
-        listed after it, for keyset paging."""
+        these variants, ``batch_id`` the cells of a batch, ``parent_execution_id`` the
+        forks of an execution, ``text`` those whose state contains it (case-insensitive);
+        ``after`` (``(created_at, id)`` of a listed execution) keeps those listed after
+        it, for keyset paging."""
         query = select(ExecutionRecord).order_by(
             ExecutionRecord.created_at.desc(), ExecutionRecord.id
         )
+        if batch_id is not None:
+            cells = select(BatchCellRecord.execution_id).where(BatchCellRecord.batch_id == batch_id)
+            query = query.where(ExecutionRecord.id.in_(cells))
+        if parent_execution_id is not None:
+            query = query.where(ExecutionRecord.parent_execution_id == parent_execution_id)
+        if text:
+            escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(
+                sql_cast(ExecutionRecord.state, Text).ilike(f"%{escaped}%", escape="\\")
+            )
         if after is not None:
             created, last_id = after
             query = query.where(

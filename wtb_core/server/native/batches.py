@@ -8,17 +8,17 @@ import asyncio
 import json
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
 
 from wtb_core.batch.comparison import Comparison
-from wtb_core.batch.models import BatchStatus
+from wtb_core.batch.models import BatchRow, BatchStatus
 from wtb_core.batch.results import BatchTestResult
 from wtb_core.batch.scoring import combination_label
 from wtb_core.domain.models import ExecutionStatus
-from wtb_core.errors import ConfigurationError
+from wtb_core.errors import ConfigurationError, InvalidInputError
 from wtb_core.server.deps import JobsDep, ServicesDep
 from wtb_core.server.jobs import JobPool
 from wtb_core.server.native.models import (
@@ -129,14 +129,37 @@ async def get_rows(
     combination: Combination = None,
     case: Annotated[str | None, Query(description="A test case's name")] = None,
     status: ExecutionStatus | None = None,
+    metric: Annotated[str | None, Query(description="With below: a score to filter on")] = None,
+    below: Annotated[
+        float | None, Query(description="Rows whose metric score is under this")
+    ] = None,
+    order: Annotated[
+        Literal["cell", "case"],
+        Query(description="cell: combination, case, repetition; case: case first"),
+    ] = "cell",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> BatchRowPage:
-    """The batch's rows in cell order (combination, case, repetition), filtered and paged."""
+    """The batch's rows in cell order (combination, case, repetition) or case order,
+    filtered and paged."""
     wanted = _combination(combination, "combination")
-    rows, total = await asyncio.to_thread(
-        services.batches.rows, batch_id, wanted, case, status, limit, offset
-    )
+    if (metric is None) != (below is None):
+        raise InvalidInputError("filter on a score with both metric= and below=")
+    threshold = None if metric is None or below is None else (metric, below)
+
+    def page() -> tuple[list[BatchRow], int]:
+        return services.batches.rows(
+            batch_id,
+            wanted,
+            case,
+            status,
+            limit,
+            offset,
+            below=threshold,
+            by_case=order == "case",
+        )
+
+    rows, total = await asyncio.to_thread(page)
     end = offset + len(rows)
     return BatchRowPage(
         items=rows, total=total, offset=offset, next_offset=end if end < total else None

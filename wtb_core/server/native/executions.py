@@ -17,6 +17,7 @@ from wtb_core.domain.models import (
     FileSnapshot,
 )
 from wtb_core.engine.records import new_execution_id
+from wtb_core.errors import InvalidInputError
 from wtb_core.sdk.inspection import ExecutionPage, StateDiff
 from wtb_core.server.deps import JobsDep, ServicesDep
 from wtb_core.server.native.models import (
@@ -40,12 +41,45 @@ async def list_executions(
     status: ExecutionStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    variant: Annotated[
+        list[str] | None,
+        Query(description="node=variant: executions that ran this variant (repeatable)"),
+    ] = None,
+    batch: Annotated[str | None, Query(description="The cells of this batch")] = None,
+    parent: Annotated[str | None, Query(description="The forks of this execution")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Text the state contains (any case)")
+    ] = None,
 ) -> ExecutionPage:
     """Executions, newest first, ``limit`` per page; pass ``next_cursor`` back as
-    ``cursor`` for the next page."""
-    return await asyncio.to_thread(
-        services.inspection.page_executions, project, status, limit, cursor
-    )
+    ``cursor`` for the next page. Every filter given must hold."""
+    variants = _variants(variant or [])
+
+    def page() -> ExecutionPage:
+        return services.inspection.page_executions(
+            project,
+            status,
+            limit,
+            cursor,
+            variants,
+            batch_id=batch,
+            parent_execution_id=parent,
+            text=q,
+        )
+
+    return await asyncio.to_thread(page)
+
+
+def _variants(pairs: list[str]) -> dict[str, str]:
+    variants: dict[str, str] = {}
+    for pair in pairs:
+        node, sep, name = pair.partition("=")
+        if not (sep and node.strip() and name.strip()):
+            raise InvalidInputError(
+                f"variant {pair!r} is not node=variant (for example retriever=bm25)"
+            )
+        variants[node.strip()] = name.strip()
+    return variants
 
 
 @router.post(
