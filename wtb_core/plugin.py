@@ -47,6 +47,7 @@ parameter types, and ``short_ids`` for printing checkpoint ids.
 **Serving the bench** (a server plugin such as wtb-grpc, next to ``wtb serve``): ``EventHub``,
 the stored event log tailed for stream subscribers (resume by ``seq``); ``JobPool``, the
 bounded pool driving runs and batches with its SIGTERM ``drain``, and ``ServerBusyError``;
+``error_kind`` / ``ErrorKind``, the one table of what a ``WTBError`` means to a client;
 ``project_from_ref``, how ``wtb serve --project`` loads a project; ``is_loopback``; and the
 batch models a client rebuilds, ``BatchTestResult``, ``BatchStatus``, ``Comparison``.
 """
@@ -99,6 +100,7 @@ if TYPE_CHECKING:
         TrackedExecution,
     )
     from wtb_core.serde import BoxedFloat, StrictSerializer, strict_serializer
+    from wtb_core.server.error_kinds import ErrorKind, error_kind
     from wtb_core.server.events import EventHub
     from wtb_core.server.jobs import JobPool, ServerBusyError
     from wtb_core.server.settings import is_loopback
@@ -167,6 +169,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "session",
         "project_from_ref",
     ),
+    "wtb_core.server.error_kinds": ("ErrorKind", "error_kind"),
     "wtb_core.server.events": ("EventHub",),
     "wtb_core.server.jobs": ("JobPool", "ServerBusyError"),
     "wtb_core.server.settings": ("is_loopback",),
@@ -209,6 +212,7 @@ __all__ = [
     "EnvironmentProvider",
     "EnvironmentProviderFactory",
     "EnvironmentProviderRegister",
+    "ErrorKind",
     "Evaluator",
     "EvaluatorFactory",
     "EvaluatorRegister",
@@ -232,6 +236,7 @@ __all__ = [
     "TrackedExecution",
     "cell_fields",
     "entry_json",
+    "error_kind",
     "hookimpl",
     "is_end",
     "is_loopback",

@@ -17,39 +17,23 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
-from wtb_core.errors import (
-    BatchNotFoundError,
-    CheckpointNotFoundError,
-    ExecutionNotFoundError,
-    InvalidInputError,
-    InvalidStateError,
-    ProjectNotFoundError,
-    StorageError,
-    WTBError,
-)
-from wtb_core.server.jobs import ServerBusyError
+from wtb_core.errors import WTBError
+from wtb_core.server.error_kinds import ErrorKind, error_kind
 
 log = logging.getLogger(__name__)
 
-_STATUS: tuple[tuple[type[WTBError], int], ...] = (
-    (ExecutionNotFoundError, 404),
-    (ProjectNotFoundError, 404),
-    (BatchNotFoundError, 404),
-    (CheckpointNotFoundError, 404),
-    (InvalidInputError, 422),  # a kind of InvalidStateError: checked first
-    (InvalidStateError, 409),
-    (StorageError, 503),
-    (ServerBusyError, 503),
-)
+_STATUS = {
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.INVALID_STATE: 409,
+    ErrorKind.UNAVAILABLE: 503,
+    ErrorKind.INVALID_INPUT: 422,
+}
 
 
 def status_of(error: WTBError) -> int:
     """404 for what does not exist, 409 for a call the resource's state refuses, 503 when
     storage failed or every worker is busy, 422 for every other bad input."""
-    for kind, status in _STATUS:
-        if isinstance(error, kind):
-            return status
-    return 422
+    return _STATUS[error_kind(error)]
 
 
 class ErrorDetail(BaseModel):
