@@ -5,6 +5,10 @@ the streaming loop) is as visible as it can be. Both sides run in this process, 
 on SqliteSavers built by the same function (WAL, synchronous=NORMAL); medians are compared.
 
     .venv/bin/python -m benchmarks.overhead [--runs 300]
+
+It also times ``bench.run`` with telemetry on (Prometheus metrics on a fresh registry, spans
+to the OpenTelemetry SDK's in-memory exporter) against off (``StackConfig.metrics`` and
+``.tracing`` false), interleaved run by run: the ratio must stay <= 1.05.
 """
 
 from __future__ import annotations
@@ -56,6 +60,31 @@ def _timed(fn, i: int) -> float:
     return (time.perf_counter() - start) * 1000
 
 
+class Telemetry:
+    """Switches WTB's telemetry on (real SDK, in-memory exporter, own registry) or off."""
+
+    def __init__(self) -> None:
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+        from prometheus_client import CollectorRegistry
+
+        from wtb_core.telemetry import metrics
+
+        self.exporter = InMemorySpanExporter()
+        self.provider = TracerProvider()
+        self.provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+        metrics.install(CollectorRegistry())
+
+    def set(self, on: bool) -> None:
+        from wtb_core.telemetry import tracing
+        from wtb_core.telemetry.settings import SWITCHES
+
+        SWITCHES.metrics = SWITCHES.tracing = on
+        tracing.use_tracer_provider(self.provider if on else None)
+        self.exporter.clear()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=300)
@@ -79,6 +108,15 @@ def main() -> None:
     for i in range(args.runs):
         bare_ms.append(_timed(run_bare, i))
         wtb_ms.append(_timed(run_wtb, i))
+    telemetry = Telemetry()
+    off_ms, on_ms = [], []
+    for i in range(args.runs):
+        telemetry.set(False)
+        off_ms.append(_timed(run_wtb, i))
+        telemetry.set(True)
+        on_ms.append(_timed(run_wtb, i))
+    spans = len(telemetry.exporter.get_finished_spans())
+    telemetry.set(False)
     bench.close()
 
     bare_median, wtb_median = statistics.median(bare_ms), statistics.median(wtb_ms)
@@ -87,6 +125,10 @@ def main() -> None:
     print(f"  WTB bench.run         : median {wtb_median:7.3f} ms")
     print(f"  overhead per node     : {(wtb_median - bare_median) / NODES * 1000:7.1f} µs")
     print(f"  ratio WTB / bare      : {wtb_median / bare_median:.3f}x  (must be <= 1.3x)")
+    off_median, on_median = statistics.median(off_ms), statistics.median(on_ms)
+    print(f"  telemetry off         : median {off_median:7.3f} ms")
+    print(f"  telemetry on          : median {on_median:7.3f} ms  ({spans} spans in the last run)")
+    print(f"  ratio on / off        : {on_median / off_median:.3f}x  (must be <= 1.05x)")
 
 
 if __name__ == "__main__":

@@ -132,6 +132,16 @@ class StackConfig(BaseSettings):
         description="Extra types ('module:Name') stored state may contain, beyond LangGraph's "
         "safe types and the types registered projects' state schemas name",
     )
+    metrics: bool = Field(
+        True,
+        description="Count executions, nodes, checkpoints and batch cells in Prometheus "
+        "metrics (wtb_core.telemetry; GET /metrics, wtb metrics serve)",
+    )
+    tracing: bool = Field(
+        True,
+        description="Open OpenTelemetry spans per execution, node and batch; they are no-ops "
+        "until an OpenTelemetry SDK is configured",
+    )
 
     @field_validator("data_dir")
     @classmethod

@@ -7,5 +7,6 @@ from wtb_core.builtins import (
     evaluators,
     file_trackers,
 )
+from wtb_core.telemetry import plugin as telemetry
 
-MODULES = (checkpoint_stores, environments, file_trackers, batch_runners, evaluators)
+MODULES = (checkpoint_stores, environments, file_trackers, batch_runners, evaluators, telemetry)

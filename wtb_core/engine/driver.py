@@ -34,6 +34,7 @@ from wtb_core.engine.serialization import describe_failure, is_serialisation_err
 from wtb_core.engine.threads import thread_config
 from wtb_core.errors import StorageError
 from wtb_core.ports.file_tracker import FileTracker
+from wtb_core.telemetry.drive import DriveTelemetry, observe_file_snapshot
 from wtb_core.workspace import use_workspace
 
 T = TypeVar("T")
@@ -68,6 +69,7 @@ class Control:
         self.requested: ExecutionStatus | None = None  # PAUSED or CANCELLED
         self.finished = threading.Event()
         self.aborted: RunOutcome | None = None  # set when a BaseException ends the drive
+        self.telemetry: DriveTelemetry | None = None
 
 
 class _Loop:
@@ -79,6 +81,7 @@ class _Loop:
 
     def __init__(self, driver: ExecutionDriver, request: RunRequest, control: Control) -> None:
         self.driver = driver
+        self.telemetry = control.telemetry
         self.request = request
         self.control = control
         self.started = time.perf_counter()
@@ -110,6 +113,8 @@ class _Loop:
         if self.last is None and request.on_new_branch is not None:
             request.on_new_branch(self.head)
         self.last = payload
+        if self.telemetry is not None:
+            self.telemetry.checkpoint(self.head)
         self.driver._on_checkpoint(request, payload, self.step_nodes)
         self.step_nodes = user_nodes(task["name"] for task in payload["tasks"])
         if payload["metadata"].get("source") == "input":
@@ -178,6 +183,8 @@ class ExecutionDriver:
                 return True
             if control.requested != ExecutionStatus.CANCELLED:
                 control.requested = status
+        if control.telemetry is not None:
+            control.telemetry.event(f"wtb.{status.value}_requested")
         return control.finished.wait(timeout)
 
     # -- the loop ------------------------------------------------------------------------
@@ -191,9 +198,12 @@ class ExecutionDriver:
         with _driven_lock:
             _DRIVEN.add(request.execution_id)
         try:
-            with use_workspace(request.workspace):
-                outcome = self._drive(request, graph_input, control)
-            return finish(outcome)
+            with DriveTelemetry(request) as telemetry:
+                control.telemetry = telemetry
+                with use_workspace(request.workspace):
+                    outcome = self._drive(request, graph_input, control)
+                telemetry.finished(outcome)
+                return finish(outcome)
         except BaseException:
             if control.aborted is not None:  # KeyboardInterrupt: never leave it running
                 with contextlib.suppress(Exception):
@@ -214,6 +224,8 @@ class ExecutionDriver:
     def _drive(self, request: RunRequest, graph_input: Any, control: Control) -> RunOutcome:
         config = thread_config(request.thread_id, request.head if request.address_head else None)
         config["recursion_limit"] = request.recursion_limit
+        if control.telemetry is not None:
+            control.telemetry.callbacks(config)
         tapped = sorted(request.tap.modes.difference(DRIVER_MODES)) if request.tap else []
         options: dict[str, Any] = {
             "stream_mode": [*DRIVER_MODES, *tapped],
@@ -232,9 +244,12 @@ class ExecutionDriver:
                         if loop.on_item(mode, payload):
                             break
         except Exception as exc:
-            return self._failed(
+            outcome = self._failed(
                 request, exc, loop.head, loop.running, loop.started, loop.node_errors
             )
+            if control.telemetry is not None:
+                control.telemetry.failed(exc, outcome.error or repr(exc))
+            return outcome
         except BaseException as exc:  # KeyboardInterrupt: record it, then let it propagate
             error = (
                 f"interrupted by {type(exc).__name__} in the process that ran it; resume "
@@ -311,7 +326,9 @@ class ExecutionDriver:
             and tracked.config.auto_commit
             and tracked.config.commit_on != "manual"
         ):
+            started = time.perf_counter()
             self._file_tracker.snapshot(tracked, checkpoint_id)
+            observe_file_snapshot(started)
 
     def _stopped(
         self,

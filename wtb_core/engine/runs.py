@@ -48,6 +48,10 @@ class RunRequest:
     workspace: Path | None = None
     tracked: TrackedExecution | None = None
     tap: StreamTap | None = None
+    # For telemetry: the variants (metrics labels, span attributes) and project version.
+    variants: dict[str, str] = field(default_factory=dict)
+    workflow_variant: str | None = None
+    project_version: str | None = None
 
 
 @dataclass

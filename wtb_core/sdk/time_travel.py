@@ -22,6 +22,7 @@ from wtb_core.errors import InvalidInputError, InvalidStateError, WTBError
 from wtb_core.sdk.ledger import ExecutionLedger, LedgerService
 from wtb_core.sdk.validation import check_keys, check_node, check_state, validate_model_fields
 from wtb_core.storage.tables import ExecutionRecord
+from wtb_core.telemetry.tracing import operation_span
 
 
 def _snapshot_fields(snapshot: Any) -> dict[str, Any]:
@@ -89,6 +90,13 @@ class TimeTravelService(LedgerService):
     def rollback(self, execution_id: str, checkpoint_id: str) -> ExecutionResult:
         """Move the head (state *and* tracked files) back to ``checkpoint_id``: paused
         there, or completed at a final checkpoint."""
+        project = self._ledger.fetch(execution_id).project
+        with operation_span(
+            "rollback", project, execution_id, **{"wtb.checkpoint_id": checkpoint_id}
+        ):
+            return self._rollback(execution_id, checkpoint_id)
+
+    def _rollback(self, execution_id: str, checkpoint_id: str) -> ExecutionResult:
         ledger = self._ledger
         row = ledger.fetch(execution_id)
         ledger.require_not_running(row, ledger.seen(row)[0], "roll back")
@@ -129,6 +137,22 @@ class TimeTravelService(LedgerService):
     ) -> ExecutionResult:
         """A new execution whose history is a copy of this one's up to ``checkpoint_id``,
         paused there (after ``updates``, if given), or completed at a final checkpoint."""
+        project = self._ledger.fetch(execution_id).project
+        with operation_span(
+            "fork", project, execution_id, **{"wtb.checkpoint_id": checkpoint_id}
+        ) as span:
+            result = self._fork(execution_id, checkpoint_id, updates, as_node)
+            if span is not None:
+                span.set_attribute("wtb.fork.execution_id", result.execution_id)
+            return result
+
+    def _fork(
+        self,
+        execution_id: str,
+        checkpoint_id: str,
+        updates: Mapping[str, Any] | None,
+        as_node: str | None,
+    ) -> ExecutionResult:
         ledger = self._ledger
         source = ledger.fetch(execution_id)
         proj = self._catalog.get(source.project)
@@ -189,6 +213,13 @@ class TimeTravelService(LedgerService):
     ) -> ExecutionResult:
         """Write ``values`` into the state at the head, as a new checkpoint (as if ``as_node``
         had returned them; by default the node that wrote last)."""
+        project = self._ledger.fetch(execution_id).project
+        with operation_span("update_state", project, execution_id, **{"wtb.as_node": as_node}):
+            return self._update_state(execution_id, values, as_node)
+
+    def _update_state(
+        self, execution_id: str, values: Mapping[str, Any], as_node: str | None
+    ) -> ExecutionResult:
         ledger = self._ledger
         row = ledger.fetch(execution_id)
         ledger.require_not_running(row, ledger.seen(row)[0], "update the state of")

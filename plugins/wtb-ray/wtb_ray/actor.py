@@ -7,12 +7,15 @@ busy Python threads the actor's task dispatch waits for the GIL.)
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import ray
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
 
 from wtb_core import StackConfig, TestCase, WorkflowProject
 from wtb_core.plugin import Cell, DetachedExecutor, DetachedResult, run_bounded
@@ -27,6 +30,12 @@ class SharedJob:
     project: WorkflowProject
     cases: list[TestCase]
     evaluators: dict[str, Any]
+    # W3C trace context of the driver's batch span: cells continue the driver's trace.
+    trace_context: dict[str, str] = field(default_factory=dict)
+
+
+# The OpenTelemetry context key whose mapping the kernel adds to execution spans.
+SPAN_ATTRIBUTES = "wtb.span_attributes"
 
 
 # ray's typed overloads of remote(...) list task options only, not an actor's max_concurrency
@@ -51,7 +60,19 @@ class CellActor:
 
     def _run(self, job: SharedJob, cell: Cell, execution_id: str) -> DetachedResult:
         case = job.cases[cell.case_index]
-        return self.executor.run_cell(job.project, case, cell, job.evaluators, execution_id)
+        attributes = {
+            "wtb.batch_id": cell.batch_id,
+            "wtb.case": cell.case_name,
+            "wtb.repetition": cell.repetition,
+            "wtb.variant_config": json.dumps(cell.combination, sort_keys=True),
+            "wtb.runner": "ray",
+        }
+        parent = propagate.extract(job.trace_context)
+        token = otel_context.attach(otel_context.set_value(SPAN_ATTRIBUTES, attributes, parent))
+        try:
+            return self.executor.run_cell(job.project, case, cell, job.evaluators, execution_id)
+        finally:
+            otel_context.detach(token)
 
     def cancel(self) -> None:
         self.cancelled.set()

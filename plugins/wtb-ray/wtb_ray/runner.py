@@ -22,6 +22,7 @@ from types import ModuleType
 from typing import Any, cast
 
 import ray
+from opentelemetry import propagate
 from ray import cloudpickle  # the serializer Ray itself uses
 from ray.actor import ActorClass
 from ray.exceptions import GetTimeoutError, RayActorError, WorkerCrashedError
@@ -188,7 +189,11 @@ def _failed(cell: Cell, execution_id: str, attempts: int) -> BatchRow:
 def _shared(job: BatchJob) -> Any:
     """The job's shared part, in the object store once (not once per cell)."""
     _pickle_unimportable_by_value(job)
-    return ray.put(SharedJob(job.config, job.project, list(job.cases), dict(job.evaluators)))
+    trace_context: dict[str, str] = {}
+    propagate.inject(trace_context)  # the driver's batch span, if one is being traced
+    return ray.put(
+        SharedJob(job.config, job.project, list(job.cases), dict(job.evaluators), trace_context)
+    )
 
 
 def _pickle_unimportable_by_value(job: BatchJob) -> None:

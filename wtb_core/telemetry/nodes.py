@@ -1,0 +1,148 @@
+"""One ``node {node}`` span per node run, opened and closed where the node really runs.
+
+``NodeSpans`` is a LangChain callback handler the driver passes with the drive's config, so
+LangGraph calls it on the thread (or task) that runs each node, right before and right
+after the node: the span has the node's true start and end, parallel nodes of a super-step
+are overlapping siblings, and the node runs with its span as the current context (spans that
+instrumentation inside the node opens nest under it). Each attempt of a ``RetryPolicy`` is
+its own span (``wtb.attempt``). A completed node's span is ended, with its recorded end
+time, once the checkpoint written after its super-step is known (``wtb.checkpoint_id``);
+a failed or interrupted one at once. Only top-level nodes of the graph get spans.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+from langchain_core.callbacks import BaseCallbackHandler
+from langgraph.errors import GraphBubbleUp, GraphInterrupt
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Span, Tracer
+
+from wtb_core.telemetry.metrics import variant_of
+from wtb_core.telemetry.tracing import mark_failed
+
+log = logging.getLogger(__name__)
+
+
+class NodeSpans(BaseCallbackHandler):
+    """The node spans of one drive (thread-safe: parallel nodes call it at once)."""
+
+    run_inline = True  # called in the node's own context, also for async nodes
+    raise_error = False
+
+    def __init__(
+        self,
+        tracer: Tracer,
+        execution_id: str,
+        variants: Mapping[str, str],
+        workflow_variant: str | None,
+    ) -> None:
+        self._tracer = tracer
+        self._execution_id = execution_id
+        self._variants = dict(variants)
+        self._workflow_variant = workflow_variant
+        self._open: dict[UUID, tuple[Span, object]] = {}
+        self._done: list[tuple[Span, int]] = []  # completed, waiting for their checkpoint
+        self._attempts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def on_chain_start(
+        self,
+        serialized: dict[str, Any] | None,
+        inputs: Any,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: Sequence[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        meta = metadata or {}
+        node = meta.get("langgraph_node")
+        namespace = str(meta.get("langgraph_checkpoint_ns", ""))
+        if (
+            not isinstance(node, str)
+            or node.startswith("__")
+            or kwargs.get("name") != node
+            or "|" in namespace  # a node of a subgraph
+            or not any(tag.startswith("graph:step:") for tag in tags or ())
+        ):
+            return
+        with self._lock:
+            attempt = self._attempts[namespace] = self._attempts.get(namespace, 0) + 1
+        span = self._tracer.start_span(
+            f"node {node}",
+            attributes={
+                "wtb.node": node,
+                "wtb.step": int(meta.get("langgraph_step", -1)),
+                "wtb.attempt": attempt,
+                "wtb.execution_id": self._execution_id,
+                "wtb.variant": variant_of(node, self._variants, self._workflow_variant),
+            },
+        )
+        token = otel_context.attach(trace.set_span_in_context(span))
+        with self._lock:
+            self._open[run_id] = (span, token)
+
+    def _close(self, run_id: UUID) -> Span | None:
+        with self._lock:
+            entry = self._open.pop(run_id, None)
+        if entry is None:
+            return None
+        span, token = entry
+        try:
+            otel_context.detach(token)  # type: ignore[arg-type]
+        except Exception:  # another context: the span still ends correctly
+            log.debug("could not detach the context of a node span", exc_info=True)
+        return span
+
+    def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        span = self._close(run_id)
+        if span is not None:
+            span.set_attribute("wtb.status", "completed")
+            with self._lock:
+                self._done.append((span, time.time_ns()))
+
+    def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        span = self._close(run_id)
+        if span is None:
+            return
+        if isinstance(error, GraphInterrupt):
+            span.set_attribute("wtb.status", "interrupted")
+            span.add_event("interrupt")
+        elif isinstance(error, GraphBubbleUp):  # a Command to the parent graph
+            span.set_attribute("wtb.status", "completed")
+        else:
+            span.set_attribute("wtb.status", "failed")
+            mark_failed(span, error)
+        span.end()
+
+    def checkpoint(self, checkpoint_id: str) -> None:
+        """End the completed nodes' spans: ``checkpoint_id`` was written after them."""
+        with self._lock:
+            done, self._done = self._done, []
+        for span, end in done:
+            span.set_attribute("wtb.checkpoint_id", checkpoint_id)
+            span.end(end_time=end)
+
+    def close(self) -> None:
+        """End every span left (the drive stopped before their checkpoint)."""
+        self.checkpoint_less()
+        with self._lock:
+            left, self._open = list(self._open.values()), {}
+        for span, _ in left:
+            span.set_attribute("wtb.status", "abandoned")
+            span.end()
+
+    def checkpoint_less(self) -> None:
+        with self._lock:
+            done, self._done = self._done, []
+        for span, end in done:
+            span.end(end_time=end)
