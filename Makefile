@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 UV     := $(VENV)/bin/uv
 
-.PHONY: setup demo test bench lint typecheck format
+.PHONY: setup demo test bench lint typecheck format browser
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,14 @@ setup: $(UV)
 demo: setup
 	$(VENV)/bin/wtb demo
 
-test: typecheck
+test: typecheck browser
 	$(VENV)/bin/pytest
+
+# The dashboard's browser tests drive Debian's headless Chromium (Playwright cannot
+# download its own browsers here); installed on first use.
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 bench: setup
 	$(VENV)/bin/python -m benchmarks.overhead

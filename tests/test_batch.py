@@ -501,3 +501,39 @@ def test_a_missing_batch_is_a_batch_not_found_error(bench, call):
     with pytest.raises(BatchNotFoundError, match=r"batch 'nope' does not exist; list batches"):
         call(bench)
     assert issubclass(BatchNotFoundError, WTBError) and bench.list_batches() == []
+
+
+def test_summaries_and_the_stateless_comparison_agree_with_the_full_batch(bench, rag):
+    failing = register(bench, workflows.failing)
+    failed = bench.run_batch_test(failing, [{}], [{"query": "a"}], runner="sequential")
+    cases = [TestCase(inputs={"query": q}, expected={"answer": f"echo: {q}"}) for q in "abc"]
+    batch = bench.run_batch_test(
+        rag, [{}, {"generate": "echo"}], cases, evaluators=["exact_match"], repetitions=2
+    )
+    service = bench.services.batches
+    for result in (batch, failed):
+        summary = service.summary(result.batch_id)
+        assert summary.finished_cells == len(result.results) == summary.total_cells
+        not_completed = [r for r in result.results if r.status is not ExecutionStatus.COMPLETED]
+        assert summary.failed_cells == len(not_completed)
+        assert summary.status is result.status
+    assert summary.failed_cells == 1  # the failing project's one cell
+    assert {s.batch_id for s in service.summaries()} == {batch.batch_id, failed.batch_id}
+    assert [s.batch_id for s in service.summaries(failing)] == [failed.batch_id]
+    for baseline in (None, "generate=echo"):
+        full = bench.get_batch(batch.batch_id).comparison(baseline)
+        assert service.comparison(batch.batch_id, baseline) == full
+
+
+def test_a_cached_comparison_follows_rows_that_are_retried(bench):
+    failing = register(bench, workflows.failing)
+    batch = bench.run_batch_test(failing, [{}], [{"query": "a"}, {"query": "b"}])
+    service = bench.services.batches
+    before = service.comparison(batch.batch_id)
+    assert before.combinations[0].success_rate == 0.0
+    assert service.comparison(batch.batch_id) == before  # the same question: from the cache
+    workflows.FAIL["flaky"] = False
+    bench.resume_batch(batch.batch_id, retry_failed=True)  # the same count, new rows
+    after = service.comparison(batch.batch_id)
+    assert after.combinations[0].success_rate == 1.0
+    assert after == bench.get_batch(batch.batch_id).comparison()

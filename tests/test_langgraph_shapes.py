@@ -158,9 +158,10 @@ def test_async_nodes_run_in_batches_and_honour_pause_and_timeout(bench):
     assert [r.status for r in batch.results] == [ExecutionStatus.COMPLETED] * 4
     assert [r.state["log"][-1] for r in batch.results] == ["done"] * 4
 
-    gate = threading.Event()
+    gate, inside = threading.Event(), threading.Event()
 
     async def waits(state: dict[str, Any]) -> dict[str, Any]:
+        inside.set()
         await asyncio.to_thread(gate.wait, 10)
         return {"log": ["waits"]}
 
@@ -177,8 +178,7 @@ def test_async_nodes_run_in_batches_and_honour_pause_and_timeout(bench):
     results: list[Any] = []
     runner = threading.Thread(target=lambda: results.append(bench.run("gated", {})))
     runner.start()
-    while not bench.list_executions(project="gated", status="running"):
-        threading.Event().wait(0.01)
+    assert inside.wait(10)  # the pause is asked while "waits" runs
     execution_id = bench.list_executions(project="gated")[0].execution_id
     pausing = threading.Thread(target=lambda: bench.pause(execution_id))
     pausing.start()

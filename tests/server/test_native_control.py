@@ -4,6 +4,7 @@ running on the pool, rollback / fork / update_state — each compared with the S
 from __future__ import annotations
 
 import threading
+import time
 
 from tests import workflows
 from tests.server.test_native_executions import API, error_of, poll, run, sdk, untimed
@@ -46,6 +47,29 @@ def test_pause_of_a_running_execution_then_resume_to_completion(live, http):
     assert done.status_code == 200
     assert done.json()["status"] == "completed"
     assert done.json()["state"]["log"] == ["first", "slow", "after", "last"]
+
+
+def test_a_pause_right_after_the_202_reaches_the_run(live, http, monkeypatch):
+    """The ``202`` comes once the execution is stored, before its drive starts: a pause
+    sent at once waits for the drive instead of being refused as "not running"."""
+    executions = live.bench.services.executions
+    drive = executions._drive
+
+    def late_drive(*args, **kwargs):  # failure injection: widen the stored-to-driven gap
+        time.sleep(0.2)
+        return drive(*args, **kwargs)
+
+    monkeypatch.setattr(executions, "_drive", late_drive)
+    for _ in range(3):
+        workflows.GATE.clear()
+        execution_id = http.post(f"{API}/executions", json={"project": "slow"}).json()[
+            "execution_id"
+        ]
+        asked = http.post(f"{API}/executions/{execution_id}/pause", params={"timeout": 0})
+        assert asked.status_code in (200, 202), asked.text
+        workflows.GATE.set()
+        paused = poll(http, execution_id, {"paused", "completed"})
+        assert paused["status"] == "paused", paused
 
 
 def test_stop_waits_for_the_node_boundary(live, http):

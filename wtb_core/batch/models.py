@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -17,6 +18,22 @@ class BatchStatus(StrEnum):
     COMPLETED = "completed"  # every cell has a row (some rows may be failed cells)
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"  # the driving process died; resume_batch finishes it
+
+
+class BatchSummary(BaseModel):
+    """A batch without its rows: its counts are the stored rows' (``finished_cells``;
+    ``failed_cells`` those that did not complete)."""
+
+    batch_id: str
+    project: str
+    status: BatchStatus
+    total_cells: int
+    finished_cells: int
+    failed_cells: int
+    combinations: list[dict[str, str]]
+    combination_labels: list[str]
+    error: str | None = None
+    created_at: datetime | None = None
 
 
 class Cell(BaseModel):
@@ -80,10 +97,11 @@ class BatchRow(BaseModel):
             self.score_errors = {**found, **self.score_errors}
         return self
 
-    @property
+    @cached_property
     def passed(self) -> bool:
         """A cell passes when it completed and every score is truthy (≥ 0.5 for floats in
-        [0, 1]); metrics named ``latency*`` or ``*_ms`` are measurements, not pass/fail."""
+        [0, 1]); metrics named ``latency*`` or ``*_ms`` are measurements, not pass/fail.
+        Worked out once per row: a row is a value, not changed after it is made."""
         if self.status is not ExecutionStatus.COMPLETED or self.score_errors:
             return False
         return all(v >= 0.5 for k, v in self.scores.items() if not is_measurement(k))

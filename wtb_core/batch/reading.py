@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from wtb_core.batch import arguments
-from wtb_core.batch.models import BatchRow, BatchStatus
+from wtb_core.batch.comparison import Comparison, compare
+from wtb_core.batch.comparison_cache import ComparisonCache, question
+from wtb_core.batch.models import BatchRow, BatchStatus, BatchSummary
 from wtb_core.batch.results import BatchTestResult, batch_row
 from wtb_core.batch.scoring import combination_index, combination_label
 from wtb_core.domain.models import ExecutionStatus
@@ -29,12 +31,37 @@ class BatchReads:
 
     _metadata: MetadataStore
     _cancel: dict[str, threading.Event]  # batches this process drives, by id
+    _comparisons: ComparisonCache
 
     # ``list`` hides the builtin in this class: below, ``builtins.list``
 
     def get(self, batch_id: str) -> BatchTestResult:
         record = self._fetch_record(batch_id)
         return BatchTestResult(record, self._fetch_rows(record), self._status(record))
+
+    def summary(self, batch_id: str) -> BatchSummary:
+        """The batch's status and counts, without reading its rows."""
+        return self._summary(self._fetch_record(batch_id))
+
+    def summaries(self, project: str | None = None) -> builtins.list[BatchSummary]:
+        """``summary`` of every batch (of ``project``), newest first."""
+        return [self._summary(record) for record in self._metadata.list_batches(project)]
+
+    def comparison(
+        self, batch_id: str, baseline: str | Mapping[str, str] | None = None, **options: Any
+    ) -> Comparison:
+        """``get(batch_id).comparison(baseline, **options)``, reading only what the
+        statistics use (not the rows' final states), and worked out once per state of the
+        rows (``comparison_cache``)."""
+        record = self._fetch_record(batch_id)
+
+        def compute() -> Comparison:
+            rows = self._metadata.batch_rows(record.id, with_state=False)
+            return compare([batch_row(r, record.matrix) for r in rows], baseline, **options)
+
+        rows_now = self._metadata.batch_rows_fingerprint(record.id)
+        key = (record.id, question(baseline, options), rows_now)
+        return self._comparisons.get(key, compute)
 
     def rows(
         self,
@@ -91,6 +118,21 @@ class BatchReads:
     def _fetch_rows(self, record: BatchRecord) -> builtins.list[BatchRow]:
         """The batch's stored rows."""
         return [batch_row(r, record.matrix) for r in self._metadata.batch_rows(record.id)]
+
+    def _summary(self, record: BatchRecord) -> BatchSummary:
+        finished, failed = self._metadata.batch_row_counts(record.id)
+        return BatchSummary(
+            batch_id=record.id,
+            project=record.project,
+            status=self._status(record),
+            total_cells=record.total_cells,
+            finished_cells=finished,
+            failed_cells=failed,
+            combinations=[dict(entry) for entry in record.matrix],
+            combination_labels=[combination_label(entry) for entry in record.matrix],
+            error=record.error,
+            created_at=record.created_at,
+        )
 
     def _fetch_record(self, batch_id: str) -> BatchRecord:
         record = self._metadata.get_batch(batch_id)

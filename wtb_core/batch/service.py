@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from wtb_core.batch import arguments
 from wtb_core.batch.cells import ExecutionRunner, batch_cells, cell_key, run_cell
+from wtb_core.batch.comparison_cache import ComparisonCache
 from wtb_core.batch.evaluator_specs import resolve_evaluators, restore_evaluators
 from wtb_core.batch.models import BatchRow, BatchStatus, Cell, DetachedResult
 
@@ -41,6 +42,9 @@ from wtb_core.registry import PluginRegistry
 from wtb_core.storage.database import utcnow
 from wtb_core.storage.metadata import MetadataStore
 from wtb_core.storage.tables import BatchRecord
+from wtb_core.telemetry import settings as telemetry_settings
+from wtb_core.telemetry.batches import driving_batch, in_cell
+from wtb_core.telemetry.plugin import count_detached
 
 
 class ProjectSource(Protocol):
@@ -90,6 +94,8 @@ class BatchService(BatchReads):
         self._owner = owner
         self._cancel: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
+        self._comparisons = ComparisonCache()
+        telemetry_settings.configure(config)  # StackConfig.metrics / .tracing, per process
 
     # -- starting ----------------------------------------------------------------------
 
@@ -269,6 +275,8 @@ class BatchService(BatchReads):
 
         tracker = self._file_tracker
         isolate = project.file_tracking.enabled
+        resumed = len(cells) < record.total_cells
+        telemetry = driving_batch(project.name, record.id, runner_name, cells, resumed)
 
         def execute(cell: Cell) -> BatchRow:
             progress.started()
@@ -278,7 +286,7 @@ class BatchService(BatchReads):
                 else None
             )
             try:
-                with in_batch(record.id):
+                with in_batch(record.id), in_cell(trace_context, cell):
                     return run_cell(
                         self._executions, project.name, cases[cell.case_index], cell,
                         evaluators, workspace,
@@ -301,6 +309,8 @@ class BatchService(BatchReads):
         )
         runner = None
         events.started()
+        error: BaseException | None = None
+        trace_context = telemetry.__enter__()
         try:  # a runner that cannot start leaves the batch interrupted, not running
             runner = self._registry.batch_runner(runner_name, self._config)
             for item in runner.run(job):
@@ -308,17 +318,19 @@ class BatchService(BatchReads):
                 progress.finished(row)
                 events.cell_finished(row)
         except BaseException as exc:
-            error = f"{type(exc).__name__}: {exc}; resume_batch finishes the missing cells"
+            error = exc
+            reason = f"{type(exc).__name__}: {exc}; resume_batch finishes the missing cells"
             self._metadata.update_batch(
-                record.id, status=BatchStatus.INTERRUPTED.value, error=error
+                record.id, status=BatchStatus.INTERRUPTED.value, error=reason
             )
-            events.finished(BatchStatus.INTERRUPTED, error)
+            events.finished(BatchStatus.INTERRUPTED, reason)
             raise
         finally:
             with self._lock:
                 del self._cancel[record.id]
             if runner is not None:
                 runner.close()
+            telemetry.__exit__(type(error) if error else None, error, None)
         cancelled = cancel.is_set() or self._stored_status(record.id) is BatchStatus.CANCELLED
         final = BatchStatus.CANCELLED if cancelled else BatchStatus.COMPLETED
         self._metadata.update_batch(record.id, status=final.value)
@@ -343,6 +355,7 @@ class BatchService(BatchReads):
         if isinstance(item, DetachedResult):
             metadata.save_execution(item.execution)
             metadata.append_events([{**e, "batch_id": item.row.batch_id} for e in item.events])
+            count_detached(item.execution, item.events)
             item = item.row
         # model_dump would turn a message or a model in the state into a plain dict. The
         # table keeps the combination's label; reading rebuilds the dict from the matrix.

@@ -9,7 +9,7 @@ comes from the regularized incomplete beta function (no SciPy).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from statistics import NormalDist
 from typing import Literal
@@ -31,6 +31,7 @@ UNIT_INTERVAL: Bounds = (0.0, 1.0)
 
 EXACT_SIGN_FLIP_MAX = 16  # up to this many cases the permutation test enumerates all 2^n flips
 _DRAWS_PER_CHUNK = 1_000_000  # random draws held in memory at once
+_KEPT_DRAWS = 4_000_000  # bootstrap draws kept for reuse, per entry (16 MB of int32)
 
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> Interval:
@@ -128,13 +129,7 @@ def bootstrap_mean_ci(
     n = len(data)
     if n == 0:
         raise ValueError("no values")
-    rng = np.random.default_rng(seed)
-    means = np.concatenate(
-        [
-            data[rng.integers(0, n, size=(size, n), dtype=np.int32)].mean(axis=1)
-            for size in _chunks(resamples, n)
-        ]
-    )
+    means = np.concatenate([data[chunk].mean(axis=1) for chunk in _resamples(n, resamples, seed)])
     low, high = np.quantile(means, [(1 - confidence) / 2, (1 + confidence) / 2])
     return float(low), float(high)
 
@@ -193,6 +188,30 @@ def _beta_fraction(a: float, b: float, x: float) -> float:
         if abs(d * c - 1) < 1e-15:
             break
     return result
+
+
+def _resamples(n: int, resamples: int, seed: int) -> Iterable[np.ndarray]:
+    """The bootstrap's index draws for ``n`` values, chunk by chunk (about
+    ``_DRAWS_PER_CHUNK`` draws each). They are the same for every call with these arguments
+    (one seed), so up to ``_KEPT_DRAWS`` of them are kept: a comparison's many intervals
+    over the same cases draw once."""
+    if n * resamples <= _KEPT_DRAWS:
+        return _kept_resamples(n, resamples, seed)
+    return _draw_resamples(n, resamples, seed)
+
+
+@lru_cache(maxsize=2)
+def _kept_resamples(n: int, resamples: int, seed: int) -> tuple[np.ndarray, ...]:
+    chunks = tuple(_draw_resamples(n, resamples, seed))
+    for chunk in chunks:
+        chunk.flags.writeable = False
+    return chunks
+
+
+def _draw_resamples(n: int, resamples: int, seed: int) -> Iterator[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    for size in _chunks(resamples, n):
+        yield rng.integers(0, n, size=(size, n), dtype=np.int32)
 
 
 def _chunks(total: int, width: int) -> Iterator[int]:

@@ -3,6 +3,7 @@ Server subset (``wtb_core.server``; ``pip install "wtb-core[server]"``)."""
 
 from __future__ import annotations
 
+import gc
 from typing import Annotated, Any
 
 import typer
@@ -113,6 +114,7 @@ def serve(
         timeout_graceful_shutdown=int(settings.shutdown_grace),
         log_level="info",
     )
+    gc.freeze()  # the start-up heap (imports, projects) stays: collections need not rescan it
     served = ", ".join(bench.list_projects()) or "none yet"
     s.console.print(f"WTB serves {served} at http://{settings.host}:{settings.port}", markup=False)
     uvicorn.Server(config).run()

@@ -10,6 +10,7 @@ A ``running`` row that nothing drives is read as ``failed`` (``ExecutionLedger.s
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,10 @@ from wtb_core.sdk.ledger import LedgerService
 from wtb_core.sdk.time_travel import apply_update
 from wtb_core.sdk.validation import check_breakpoints, check_keys, check_state, resume_input
 from wtb_core.storage.tables import ExecutionRecord
+from wtb_core.telemetry.tracing import operation_span
+
+STARTING_WAIT = 10.0
+"""Seconds a pause or stop waits for an accepted run of this process to start driving."""
 
 _EXECUTION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
@@ -274,6 +279,9 @@ class ExecutionService(LedgerService):
             workspace=self._workspaces.of(row),
             tracked=self._workspaces.tracked(proj, row),
             tap=tap,
+            variants=dict(row.variant_config or {}),
+            workflow_variant=row.workflow_variant,
+            project_version=row.project_version,
         )
         driver = self._ledger.driver
         return driver.drive(request, graph_input, lambda outcome: self._finish(row, outcome))
@@ -305,6 +313,10 @@ class ExecutionService(LedgerService):
     def pause(self, execution_id: str, timeout: float | None = None) -> ExecutionResult:
         """Pause a running execution at its next node boundary; waits up to ``timeout``
         seconds (``None`` = until it has paused) and returns its state then."""
+        with operation_span("pause", self._ledger.fetch(execution_id).project, execution_id):
+            return self._pause(execution_id, timeout)
+
+    def _pause(self, execution_id: str, timeout: float | None) -> ExecutionResult:
         if (asked := self._ask(execution_id, ExecutionStatus.PAUSED, timeout)) is not None:
             return asked
         ledger = self._ledger
@@ -319,6 +331,10 @@ class ExecutionService(LedgerService):
 
     def stop(self, execution_id: str, timeout: float | None = None) -> ExecutionResult:
         """Cancel an execution (at its next node boundary if running). Its checkpoints stay."""
+        with operation_span("stop", self._ledger.fetch(execution_id).project, execution_id):
+            return self._stop(execution_id, timeout)
+
+    def _stop(self, execution_id: str, timeout: float | None) -> ExecutionResult:
         if (asked := self._ask(execution_id, ExecutionStatus.CANCELLED, timeout)) is not None:
             return asked
         ledger = self._ledger
@@ -346,8 +362,12 @@ class ExecutionService(LedgerService):
     ) -> ExecutionResult | None:
         """For an execution driven here: ask it to pause or stop at its next node boundary,
         wait up to ``timeout`` and return its result then; ``None`` when it is not driven
-        here."""
-        driver = self._ledger.driver
+        here. One whose run has been accepted but not started driving (a server's ``202``
+        comes before that) is waited for, up to ``STARTING_WAIT`` seconds."""
+        driver, ledger = self._ledger.driver, self._ledger
+        deadline = time.monotonic() + STARTING_WAIT
+        while ledger.starting_here(execution_id) and time.monotonic() < deadline:
+            time.sleep(0.005)
         if not driver.is_running(execution_id):
             return None
         driver.request(execution_id, status, timeout)

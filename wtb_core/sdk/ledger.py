@@ -95,6 +95,11 @@ class ExecutionLedger:
         status, seen_error = self.seen(row)
         return execution_result(row, status, seen_error or error)
 
+    def starting_here(self, execution_id: str) -> bool:
+        """A run or resume of this process holds ``execution_id`` but its drive has not
+        started yet (it is being stored, claimed or its files restored)."""
+        return _held_here(execution_id) and not self.driver.is_running(execution_id)
+
     def _driven_here(self, execution_id: str) -> bool:
         return driven_in_this_process(execution_id) or _held_here(execution_id)
 

@@ -11,12 +11,13 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from wtb_core import __version__
 from wtb_core.sdk.bench import WTBTestBench
-from wtb_core.server import errors, health, langgraph, native, stream
+from wtb_core.server import dashboard, errors, health, langgraph, native, stream
 from wtb_core.server.events import EventHub
 from wtb_core.server.jobs import JobPool
 from wtb_core.server.langgraph.context import LangGraphApi
 from wtb_core.server.security import Guard
 from wtb_core.server.settings import ServeSettings
+from wtb_core.telemetry import route as metrics_route
 
 
 def create_app(
@@ -59,6 +60,8 @@ def create_app(
     app.include_router(native.router)
     app.include_router(stream.router)
     app.include_router(langgraph.router)
+    app.include_router(metrics_route.router)
+    dashboard.install(app)
     bench.plugins.add_routes(app)
     app.add_middleware(Guard, settings=settings)
     if settings.allowed_origins:  # outermost: answers preflights before the guard

@@ -3,7 +3,9 @@
 - **Token.** With ``ServeSettings.token`` set, a request (or WebSocket handshake) without
   ``Authorization: Bearer <token>`` (or ``x-api-key: <token>``, which ``langgraph-sdk``
   sends for ``api_key=``; or, for clients that cannot set headers on a socket, ``?token=``
-  on ``/api/v1/stream``) gets 401. ``/healthz`` stays open for probes.
+  on ``/api/v1/stream``) gets 401. ``/healthz`` stays open for probes, and the
+  dashboard's page and static files (``/``, ``/dashboard/...``: no data in them; the page
+  asks for the token and sends it with its API calls).
 - **Host.** A request whose ``Host`` is not a loopback name, the bound address or one of
   ``allowed_hosts`` gets 421: a web page that rebinds its own DNS name to 127.0.0.1 cannot
   reach the server through the browser.
@@ -29,7 +31,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-OPEN_PATHS = frozenset({"/healthz"})
+OPEN_PATHS = frozenset({"/healthz", "/"})
+OPEN_PREFIX = "/dashboard/"  # the dashboard's static files: no data in them
 
 
 def _host_name(host: str) -> str:
@@ -91,7 +94,8 @@ class Guard:
                 "OriginNotAllowed",
                 f"origin {origin!r} may not call this server; add it with --allowed-origin",
             )
-        if self.token is None or scope["path"] in OPEN_PATHS:
+        path = scope["path"]
+        if self.token is None or path in OPEN_PATHS or path.startswith(OPEN_PREFIX):
             return None
         if hmac.compare_digest(self._presented(scope, headers), self.token):
             return None

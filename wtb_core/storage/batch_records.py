@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import Table, case, delete, func, null, select, update
 
 from wtb_core.storage.database import Database, insert_ignoring_duplicates, utcnow
 from wtb_core.storage.tables import BatchCellRecord, BatchRecord
@@ -94,24 +94,47 @@ class BatchQueries:
         offset: int = 0,
         below: tuple[str, float] | None = None,
         by_case: bool = False,
+        with_state: bool = True,
     ) -> list[BatchCellRecord]:
         """A batch's rows in cell order (``by_case``: case first, then combination),
         optionally of one combination, case (name), status and/or with a metric's score
-        under a threshold (``below=(metric, value)``), ``limit`` of them from ``offset``."""
+        under a threshold (``below=(metric, value)``), ``limit`` of them from ``offset``.
+        Without ``with_state`` their ``state`` is not read (``None``): for statistics."""
         where = _row_filter(batch_id, combination_index, case, status, below)
         order = [BatchCellRecord.combination_index, BatchCellRecord.case_index]
+        columns: list[Any] = [BatchCellRecord] if with_state else _STATELESS
         query = (
-            select(BatchCellRecord)
+            select(*columns)
             .where(*where)
             .order_by(*(reversed(order) if by_case else order), BatchCellRecord.repetition)
             .offset(offset or None)
             .limit(limit)
         )
         with self.db.reader() as session:
+            if not with_state:  # plain rows (no ORM identity work), state left out
+                return cast(list[BatchCellRecord], list(session.execute(query)))
             return [
                 self._decoded(row, ("state",), f"batch {batch_id} row {row.id}")
                 for row in session.scalars(query)
             ]
+
+    def batch_rows_fingerprint(self, batch_id: str) -> tuple[int, int, str]:
+        """What changes whenever the batch's rows do: their number, the newest row id (a
+        replaced row gets a new one) and the newest finish time."""
+        query = select(
+            func.count(), func.max(BatchCellRecord.id), func.max(BatchCellRecord.finished_at)
+        ).where(BatchCellRecord.batch_id == batch_id)
+        with self.db.reader() as session:
+            count, newest, finished = session.execute(query).one()
+        return int(count or 0), int(newest or 0), str(finished)
+
+    def batch_row_counts(self, batch_id: str) -> tuple[int, int]:
+        """How many rows the batch has, and how many of them did not complete."""
+        failed = func.sum(case((BatchCellRecord.status != "completed", 1), else_=0))
+        query = select(func.count(), failed).where(BatchCellRecord.batch_id == batch_id)
+        with self.db.reader() as session:
+            total, not_completed = session.execute(query).one()
+        return int(total or 0), int(not_completed or 0)
 
     def count_batch_rows(
         self,
@@ -127,6 +150,17 @@ class BatchQueries:
         query = select(func.count()).select_from(BatchCellRecord).where(*where)
         with self.db.reader() as session:
             return int(session.scalar(query) or 0)
+
+
+_STATELESS: list[Any] = [
+    *(
+        c
+        for c in cast(Table, BatchCellRecord.__table__).columns
+        if c.key not in ("state", "state_blob")
+    ),
+    null().label("state"),
+    null().label("state_blob"),
+]
 
 
 def _row_filter(

@@ -14,16 +14,15 @@ from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
 
 from wtb_core.batch.comparison import Comparison
-from wtb_core.batch.models import BatchRow, BatchStatus
+from wtb_core.batch.models import BatchRow, BatchStatus, BatchSummary
 from wtb_core.batch.results import BatchTestResult
-from wtb_core.batch.scoring import combination_label
 from wtb_core.domain.models import ExecutionStatus
 from wtb_core.errors import ConfigurationError, InvalidInputError
+from wtb_core.sdk.bench import Services
 from wtb_core.server.deps import JobsDep, ServicesDep
 from wtb_core.server.jobs import JobPool
 from wtb_core.server.native.models import (
     BatchRowPage,
-    BatchSummary,
     ResumeBatch,
     StartBatch,
     StartedBatch,
@@ -45,21 +44,6 @@ Combination = Annotated[
 ]
 
 
-def _summary(batch: BatchTestResult) -> BatchSummary:
-    return BatchSummary(
-        batch_id=batch.batch_id,
-        project=batch.project,
-        status=batch.status,
-        total_cells=batch.total_cells,
-        finished_cells=len(batch.results),
-        failed_cells=sum(row.status is not ExecutionStatus.COMPLETED for row in batch.results),
-        combinations=batch.combinations,
-        combination_labels=[combination_label(entry) for entry in batch.combinations],
-        error=batch.error,
-        created_at=batch.created_at,
-    )
-
-
 def _combination(text: str | None, what: str) -> str | Mapping[str, str] | None:
     """A combination named in a query string: a label, or a matrix entry as JSON."""
     if text is None or not text.lstrip().startswith("{"):
@@ -77,9 +61,18 @@ def _combination(text: str | None, what: str) -> str | Mapping[str, str] | None:
 
 
 async def _start(
-    jobs: JobPool, batch_id: str, work: Callable[[Callable[[str], None]], BatchTestResult]
+    jobs: JobPool,
+    services: Services,
+    batch_id: str,
+    work: Callable[[Callable[[str], None]], BatchTestResult],
 ) -> JSONResponse:
-    await jobs.start("batch", batch_id, work)
+    def job(started: Callable[[str], None]) -> BatchTestResult:
+        result = work(started)
+        if result.results:  # the comparison's first view is ready when the batch is
+            services.batches.comparison(batch_id)
+        return result
+
+    await jobs.start("batch", batch_id, job)
     body = StartedBatch(batch_id=batch_id, status=BatchStatus.RUNNING)
     return JSONResponse(
         body.model_dump(mode="json"),
@@ -107,19 +100,18 @@ async def start_batch(body: StartBatch, services: ServicesDep, jobs: JobsDep) ->
             on_created=started,
         )
 
-    return await _start(jobs, batch_id, work)
+    return await _start(jobs, services, batch_id, work)
 
 
 @router.get("", response_model=list[BatchSummary])
 async def list_batches(services: ServicesDep, project: str | None = None) -> list[BatchSummary]:
     """Batches, newest first."""
-    batches = await asyncio.to_thread(services.batches.list, project)
-    return [_summary(batch) for batch in batches]
+    return await asyncio.to_thread(services.batches.summaries, project)
 
 
 @router.get("/{batch_id}", response_model=BatchSummary)
 async def get_batch(batch_id: str, services: ServicesDep) -> BatchSummary:
-    return _summary(await asyncio.to_thread(services.batches.get, batch_id))
+    return await asyncio.to_thread(services.batches.summary, batch_id)
 
 
 @router.get("/{batch_id}/rows", response_model=BatchRowPage)
@@ -174,16 +166,18 @@ async def get_comparison(
     the first combination)."""
     wanted = _combination(baseline, "baseline")
 
-    def compare() -> Comparison:
-        return services.batches.get(batch_id).comparison(wanted)
-
-    return await asyncio.to_thread(compare)
+    return await asyncio.to_thread(services.batches.comparison, batch_id, wanted)
 
 
 @router.post("/{batch_id}/cancel", response_model=BatchSummary)
 async def cancel_batch(batch_id: str, services: ServicesDep) -> BatchSummary:
     """Stop scheduling new cells; cells in flight finish and keep their rows."""
-    return _summary(await asyncio.to_thread(services.batches.cancel, batch_id))
+
+    def cancel() -> BatchSummary:
+        services.batches.cancel(batch_id)
+        return services.batches.summary(batch_id)
+
+    return await asyncio.to_thread(cancel)
 
 
 @router.post("/{batch_id}/resume", status_code=202, response_model=StartedBatch, responses=_STARTED)
@@ -206,4 +200,4 @@ async def resume_batch(
             on_started=started,
         )
 
-    return await _start(jobs, batch_id, work)
+    return await _start(jobs, services, batch_id, work)

@@ -213,21 +213,6 @@ class StartedBatch(BaseModel):
     status: BatchStatus
 
 
-class BatchSummary(BaseModel):
-    """A batch without its rows (``GET .../rows`` pages through those)."""
-
-    batch_id: str
-    project: str
-    status: BatchStatus
-    total_cells: int
-    finished_cells: int
-    failed_cells: int
-    combinations: list[dict[str, str]]
-    combination_labels: list[str]
-    error: str | None = None
-    created_at: datetime | None = None
-
-
 class BatchRowPage(BaseModel):
     """``limit`` rows from ``offset`` of ``total`` matching ones; ``next_offset`` is
     ``null`` on the last page."""
