@@ -124,3 +124,12 @@ def unparsable_setting(exc: SettingsError) -> str:
             f"unset {variable}"
         )
     return f"invalid setting {setting} ({source}): {exc}"
+
+
+def settings_error(exc: ValidationError, section: str, help_command: str) -> ConfigurationError:
+    """A settings model's ``ValidationError`` as the ``ConfigurationError`` a user reads:
+    every bad field with pydantic's reason, and the command whose ``--help`` lists them."""
+    problems = "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or section}: {e['msg']}" for e in exc.errors()
+    )
+    return ConfigurationError(f"bad {section} setting ({problems}); see `{help_command} --help`")

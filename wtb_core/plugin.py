@@ -48,6 +48,7 @@ parameter types, and ``short_ids`` for printing checkpoint ids.
 the stored event log tailed for stream subscribers (resume by ``seq``); ``JobPool``, the
 bounded pool driving runs and batches with its SIGTERM ``drain``, and ``ServerBusyError``;
 ``error_kind`` / ``ErrorKind``, the one table of what a ``WTBError`` means to a client;
+``settings_error``, a settings model's ``ValidationError`` as a ``ConfigurationError``;
 ``project_from_ref``, how ``wtb serve --project`` loads a project; ``is_loopback``; and the
 batch models a client rebuilds, ``BatchTestResult``, ``BatchStatus``, ``Comparison``.
 """
@@ -73,7 +74,13 @@ if TYPE_CHECKING:
         session,
     )
     from wtb_core.cli.render import short_ids
-    from wtb_core.config import EnvSpec, FileTrackingConfig, NodeResourceConfig, RayConfig
+    from wtb_core.config import (
+        EnvSpec,
+        FileTrackingConfig,
+        NodeResourceConfig,
+        RayConfig,
+    )
+    from wtb_core.config_errors import settings_error
     from wtb_core.engine.environments import resolve_env
     from wtb_core.engine.graph_cache import NodeWrapper
     from wtb_core.hookspecs import (
@@ -140,7 +147,13 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "Evaluator",
         "EvaluatorFactory",
     ),
-    "wtb_core.config": ("FileTrackingConfig", "EnvSpec", "NodeResourceConfig", "RayConfig"),
+    "wtb_core.config": (
+        "FileTrackingConfig",
+        "EnvSpec",
+        "NodeResourceConfig",
+        "RayConfig",
+    ),
+    "wtb_core.config_errors": ("settings_error",),
     "wtb_core.batch.models": ("Cell", "BatchRow", "BatchStatus", "DetachedResult"),
     "wtb_core.batch.results": ("BatchTestResult",),
     "wtb_core.batch.comparison": ("Comparison",),
@@ -245,6 +258,7 @@ __all__ = [
     "run_bounded",
     "run_chunks",
     "session",
+    "settings_error",
     "short_ids",
     "split",
     "strict_serializer",

@@ -13,7 +13,7 @@ from pydantic import AliasChoices, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from wtb_core.config import TomlTable, config_file_path
-from wtb_core.errors import ConfigurationError
+from wtb_core.config_errors import settings_error
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
@@ -84,12 +84,7 @@ class ServeSettings(BaseSettings):
             try:
                 super().__init__(**values)
             except ValidationError as exc:
-                problems = "; ".join(
-                    f"{'.'.join(map(str, e['loc'])) or 'serve'}: {e['msg']}" for e in exc.errors()
-                )
-                raise ConfigurationError(
-                    f"bad server setting ({problems}); see `wtb serve --help`"
-                ) from None
+                raise settings_error(exc, "server", "wtb serve") from None
 
     @model_validator(mode="after")
     def _token_off_loopback(self) -> ServeSettings:

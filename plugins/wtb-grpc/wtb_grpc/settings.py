@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from wtb_core import ConfigurationError
-from wtb_core.plugin import is_loopback
+from wtb_core.plugin import is_loopback, settings_error
 
 DEFAULT_PORT = 50051
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
@@ -48,12 +47,7 @@ class GrpcSettings(BaseModel):
             try:
                 super().__init__(**values)
             except ValidationError as exc:
-                problems = "; ".join(
-                    f"{'.'.join(map(str, e['loc'])) or 'grpc'}: {e['msg']}" for e in exc.errors()
-                )
-                raise ConfigurationError(
-                    f"bad gRPC server setting ({problems}); see `wtb grpc serve --help`"
-                ) from None
+                raise settings_error(exc, "gRPC server", "wtb grpc serve") from None
 
     @model_validator(mode="after")
     def _checked(self) -> GrpcSettings:
