@@ -208,5 +208,9 @@ def _hints(console: Console, bench: WTBTestBench, execution_id: str, batch_id: s
         f"batch show {batch_id}",
     ):
         console.print(Text(f"  {render.wtb_command(data_dir, command)}", style="dim"))
-    console.print("Serve it over HTTP (REST, events, the LangGraph API):", style="dim")
+    console.print(
+        "Serve it over HTTP (REST, events, the LangGraph API; the dashboard at "
+        "http://127.0.0.1:8765/):",
+        style="dim",
+    )
     console.print(Text(f"  {render.wtb_command(data_dir, 'serve')}", style="dim"))
