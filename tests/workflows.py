@@ -184,6 +184,20 @@ GATE = threading.Event()  # slow nodes wait on it (tests release it)
 STARTED = threading.Event()
 
 
+def open_gate_once_asked(monkeypatch: Any, bench: Any) -> None:
+    """Order a pause/stop race deterministically: the slow node is let go only once the
+    bench's driver has registered the request (re-asked then, to wait as the caller did)."""
+    driver = bench._driver
+    request = driver.request
+
+    def request_then_open(execution_id: str, status: Any, timeout: float | None) -> bool:
+        request(execution_id, status, 0)
+        GATE.set()
+        return bool(request(execution_id, status, timeout))
+
+    monkeypatch.setattr(driver, "request", request_then_open)
+
+
 def _slow(state: State) -> dict[str, Any]:
     STARTED.set()
     GATE.wait(10)

@@ -4,7 +4,6 @@ a real uvicorn server, compared with what the bench itself says of the execution
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 import httpx
@@ -264,14 +263,12 @@ def test_refused_runs_say_why_and_leave_no_run(client, live):
     assert body.json()["error"]["type"] == "ValidationError"
 
 
-def test_cancel_with_wait_answers_the_values_it_stopped_with(client, served_bench):
+def test_cancel_with_wait_answers_the_values_it_stopped_with(client, served_bench, monkeypatch):
+    workflows.open_gate_once_asked(monkeypatch, served_bench)
     tid = client.threads.create()["thread_id"]
     run = client.runs.create(tid, "slow", input={"query": "q"})
     assert workflows.STARTED.wait(10)
-    opener = threading.Timer(0.2, workflows.GATE.set)
-    opener.start()
     values = client.runs.cancel(tid, run["run_id"], wait=True)
-    opener.join()
     assert values == served_bench.get_state(tid)
     assert values["log"] == ["first", "slow"]
     assert served_bench.get_execution(tid).status is ExecutionStatus.PAUSED
@@ -280,8 +277,9 @@ def test_cancel_with_wait_answers_the_values_it_stopped_with(client, served_benc
 
 
 def test_a_client_that_leaves_a_cancel_on_disconnect_stream_pauses_the_run(
-    live, http, served_bench
+    live, http, served_bench, monkeypatch
 ):
+    workflows.open_gate_once_asked(monkeypatch, served_bench)
     http.post("/threads", json={"thread_id": "leaving"})
     body = {"assistant_id": "slow", "input": {}, "on_disconnect": "cancel"}
     with http.stream("POST", "/threads/leaving/runs/stream", json=body) as response:
@@ -294,8 +292,6 @@ def test_a_client_that_leaves_a_cancel_on_disconnect_stream_pauses_the_run(
     while not active.cancelled:  # the server saw the client leave
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    time.sleep(0.2)  # its pause request reaches the driver
-    workflows.GATE.set()
     while served_bench.get_execution("leaving").status is ExecutionStatus.RUNNING:
         assert time.monotonic() < deadline
         time.sleep(0.02)

@@ -3,7 +3,6 @@ running on the pool, rollback / fork / update_state — each compared with the S
 
 from __future__ import annotations
 
-import threading
 import time
 
 from tests import workflows
@@ -72,10 +71,10 @@ def test_a_pause_right_after_the_202_reaches_the_run(live, http, monkeypatch):
         assert paused["status"] == "paused", paused
 
 
-def test_stop_waits_for_the_node_boundary(live, http):
+def test_stop_waits_for_the_node_boundary(live, http, monkeypatch):
+    workflows.open_gate_once_asked(monkeypatch, live.bench)
     execution_id = http.post(f"{API}/executions", json={"project": "slow"}).json()["execution_id"]
     assert workflows.STARTED.wait(5)
-    threading.Timer(0.2, workflows.GATE.set).start()
     stopped = http.post(f"{API}/executions/{execution_id}/stop", params={"timeout": 10})
     assert stopped.status_code == 200
     assert stopped.json()["status"] == "cancelled"
