@@ -219,10 +219,10 @@ def main() -> None:
         bench.close()
     print(f"headless Chromium, {args.rounds} rounds; each must stay under {LIMIT_MS:.0f} ms")
     print(
-        f"  batch page, first view of a batch run outside the server (comparison not yet "
-        f"computed): {cold:.0f} ms; a batch run by the server has it computed when it ends"
+        f"  batch page, first view of a batch run by another process (its comparison stored "
+        f"with it): {cold:.0f} ms  {cold / LIMIT_MS:5.2f}x the limit"
     )
-    worst = 0.0
+    worst = cold
     for name, values in samples.items():
         p50, top = statistics.median(values), max(values)
         worst = max(worst, top)

@@ -31,6 +31,7 @@ from wtb_core import (
 )
 from wtb_core.batch.models import BatchStatus
 from wtb_core.builtins.batch_runners import SequentialRunner
+from wtb_core.storage.metadata import MetadataStore
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -537,3 +538,32 @@ def test_a_cached_comparison_follows_rows_that_are_retried(bench):
     after = service.comparison(batch.batch_id)
     assert after.combinations[0].success_rate == 1.0
     assert after == bench.get_batch(batch.batch_id).comparison()
+
+
+def test_the_default_comparison_is_stored_with_the_batch_for_other_processes(data_dir, monkeypatch):
+    """A batch keeps its default comparison when it ends: a bench that did not run it (a
+    server, the CLI) answers it without working it out — and never once its rows change."""
+    with WTBTestBench(data_dir=data_dir, load_entrypoints=False) as running:
+        failing = register(running, workflows.failing)
+        batch = running.run_batch_test(failing, [{}], [{"query": "a"}, {"query": "b"}])
+        expected = running.get_batch(batch.batch_id).comparison()
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("the stored comparison was worked out again")
+
+    reading = WTBTestBench(data_dir=data_dir, load_entrypoints=False)
+    with reading, monkeypatch.context() as patched:
+        patched.setattr("wtb_core.batch.reading.compare", not_again)
+        assert reading.services.batches.comparison(batch.batch_id) == expected
+
+    with WTBTestBench(data_dir=data_dir, load_entrypoints=False) as retrying:
+        register(retrying, workflows.failing)
+        workflows.FAIL["flaky"] = False
+        with monkeypatch.context() as patched:  # as if killed before it stored the new one
+            patched.setattr(MetadataStore, "store_comparison", lambda *args: None)
+            retrying.resume_batch(batch.batch_id, retry_failed=True)  # same count, new rows
+
+    with WTBTestBench(data_dir=data_dir, load_entrypoints=False) as reading:
+        after = reading.services.batches.comparison(batch.batch_id)
+        assert after.combinations[0].success_rate == 1.0 != expected.combinations[0].success_rate
+        assert after == reading.get_batch(batch.batch_id).comparison()

@@ -334,6 +334,7 @@ class BatchService(BatchReads):
         cancelled = cancel.is_set() or self._stored_status(record.id) is BatchStatus.CANCELLED
         final = BatchStatus.CANCELLED if cancelled else BatchStatus.COMPLETED
         self._metadata.update_batch(record.id, status=final.value)
+        self.comparison(record.id)  # stored with the batch: its first view is ready
         events.finished(final)
         return self.get(record.id)
 

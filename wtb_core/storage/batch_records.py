@@ -118,7 +118,7 @@ class BatchQueries:
                 for row in session.scalars(query)
             ]
 
-    def batch_rows_fingerprint(self, batch_id: str) -> tuple[int, int, str]:
+    def batch_rows_fingerprint(self, batch_id: str) -> str:
         """What changes whenever the batch's rows do: their number, the newest row id (a
         replaced row gets a new one) and the newest finish time."""
         query = select(
@@ -126,7 +126,30 @@ class BatchQueries:
         ).where(BatchCellRecord.batch_id == batch_id)
         with self.db.reader() as session:
             count, newest, finished = session.execute(query).one()
-        return int(count or 0), int(newest or 0), str(finished)
+        return f"{int(count or 0)}:{int(newest or 0)}:{finished}"
+
+    def stored_comparison(self, batch_id: str, rows: str) -> str | None:
+        """The batch's stored default comparison (JSON) if it was worked out from the rows
+        whose fingerprint is ``rows``; else ``None``."""
+        query = select(_BATCHES.c.comparison).where(
+            _BATCHES.c.id == batch_id, _BATCHES.c.comparison_rows == rows
+        )
+        with self.db.reader() as session:
+            return cast("str | None", session.scalar(query))
+
+    def store_comparison(self, batch_id: str, rows: str, report: str) -> None:
+        """Keep ``report`` as the batch's default comparison of the rows ``rows``."""
+        statement = (
+            update(_BATCHES)
+            .where(_BATCHES.c.id == batch_id)
+            .values(comparison=report, comparison_rows=rows)
+        )
+
+        def write() -> None:
+            with self.db.connection() as connection:
+                connection.execute(statement)
+
+        self.db.retrying(write)
 
     def batch_row_counts(self, batch_id: str) -> tuple[int, int]:
         """How many rows the batch has, and how many of them did not complete."""

@@ -119,6 +119,10 @@ class BatchRecord(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The default comparison (JSON) of the rows whose fingerprint is ``comparison_rows``;
+    # loaded only when asked for.
+    comparison: Mapped[str | None] = mapped_column(Text, deferred=True)
+    comparison_rows: Mapped[str | None] = mapped_column(String(100), deferred=True)
 
 
 class BatchCellRecord(Base):

@@ -18,7 +18,6 @@ from wtb_core.batch.models import BatchRow, BatchStatus, BatchSummary
 from wtb_core.batch.results import BatchTestResult
 from wtb_core.domain.models import ExecutionStatus
 from wtb_core.errors import ConfigurationError, InvalidInputError
-from wtb_core.sdk.bench import Services
 from wtb_core.server.deps import JobsDep, ServicesDep
 from wtb_core.server.jobs import JobPool
 from wtb_core.server.native.models import (
@@ -62,17 +61,10 @@ def _combination(text: str | None, what: str) -> str | Mapping[str, str] | None:
 
 async def _start(
     jobs: JobPool,
-    services: Services,
     batch_id: str,
     work: Callable[[Callable[[str], None]], BatchTestResult],
 ) -> JSONResponse:
-    def job(started: Callable[[str], None]) -> BatchTestResult:
-        result = work(started)
-        if result.results:  # the comparison's first view is ready when the batch is
-            services.batches.comparison(batch_id)
-        return result
-
-    await jobs.start("batch", batch_id, job)
+    await jobs.start("batch", batch_id, work)
     body = StartedBatch(batch_id=batch_id, status=BatchStatus.RUNNING)
     return JSONResponse(
         body.model_dump(mode="json"),
@@ -100,7 +92,7 @@ async def start_batch(body: StartBatch, services: ServicesDep, jobs: JobsDep) ->
             on_created=started,
         )
 
-    return await _start(jobs, services, batch_id, work)
+    return await _start(jobs, batch_id, work)
 
 
 @router.get("", response_model=list[BatchSummary])
@@ -200,4 +192,4 @@ async def resume_batch(
             on_started=started,
         )
 
-    return await _start(jobs, services, batch_id, work)
+    return await _start(jobs, batch_id, work)
