@@ -109,12 +109,26 @@ class EventHub:
         self._reader.shutdown(wait=False)
 
     def _notify(self, stored: list[tuple[int, dict[str, Any]]]) -> None:
-        """Called on the bus's writer thread after a commit, with the rows it wrote."""
+        """Called on the bus's writer thread after a commit, with the rows it wrote. With
+        no subscriber open nothing is rendered: only the cursor moves on."""
         loop = self._loop
-        if loop is not None:
-            events = [LogEvent.stored(seq, row) for seq, row in stored]
-            with contextlib.suppress(RuntimeError):  # the loop is closing
+        if loop is None or not stored:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closing
+            if self._subscribers:
+                events = [LogEvent.stored(seq, row) for seq, row in stored]
                 loop.call_soon_threadsafe(self._stored, events)
+            else:
+                loop.call_soon_threadsafe(self._passed, stored[0][0], stored[-1][0], len(stored))
+
+    def _passed(self, first: int, last: int, count: int) -> None:
+        """Rows the bus committed while nobody subscribed: the cursor moves past them when
+        they follow it without a gap and still nobody is live (a subscriber that opened
+        since reads them from the log); otherwise the log is read as for ``_stored``."""
+        if not self._live and first == self.cursor + 1 and last - first == count - 1:
+            self.cursor = last
+        else:
+            self._woken.set()
 
     def _stored(self, events: list[LogEvent]) -> None:
         """Rows the bus committed: delivered at once when they follow the cursor without
