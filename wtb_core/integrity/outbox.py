@@ -39,6 +39,7 @@ from wtb_core.engine.history import resting_status, snapshot_at, snapshot_fields
 from wtb_core.engine.records import owner_alive, thread_id_of
 from wtb_core.engine.threads import thread_config
 from wtb_core.errors import ExecutionNotFoundError
+from wtb_core.ports.file_tracker import TrackedExecution
 from wtb_core.storage.database import as_utc, utcnow
 from wtb_core.storage.outbox import COMPENSATED, DONE, FAILED, PENDING
 from wtb_core.storage.tables import OutboxRecord
@@ -254,8 +255,10 @@ class Outbox:
             if head != row.payload.get("from_checkpoint"):
                 note = f"superseded: the head moved to {head} since"
             else:
-                tracked = self._workspaces.tracked(self._catalog.get(execution.project), execution)
-                if tracked is not None and head is not None:
+                config = self._catalog.file_tracking(execution.project)
+                if config.enabled and head is not None:
+                    where = self._workspaces.trusted(execution)
+                    tracked = TrackedExecution(execution.id, execution.project, config, where)
                     self._file_tracker.restore(tracked, head)
                 note = f"undone: the files are back as at the head {head}"
         metadata.close_operation(row.id, COMPENSATED)
