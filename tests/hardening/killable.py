@@ -114,12 +114,15 @@ def expected_files(state: dict[str, Any]) -> dict[str, str]:
     return {f"{name}.txt": f"{name}:{tag}:{i}" for i, name in enumerate(log)}
 
 
-def open_bench(data_dir: str | Path, workspace: str | Path, database_url: str | None = None):
-    """A bench with the ``cas`` file tracker, on SQLite or (``database_url``) PostgreSQL."""
+def open_bench(
+    data_dir: str | Path, workspace: str | Path, database_url: str | None = None, **more: Any
+):
+    """A bench with the ``cas`` file tracker, on SQLite or (``database_url``) PostgreSQL;
+    ``more``: further ``StackConfig`` settings."""
     import wtb_filetrack.plugin
 
     plugins: list[object] = [wtb_filetrack.plugin]
-    settings: dict[str, Any] = {"data_dir": Path(data_dir), "file_tracker": "cas"}
+    settings: dict[str, Any] = {"data_dir": Path(data_dir), "file_tracker": "cas", **more}
     if database_url:
         import wtb_postgres.plugin
 
