@@ -119,6 +119,8 @@ class Operation:
         try:
             if exc is not None and not self.closed:
                 self._outbox.abandon(self)
+        except Exception:  # the caller's exception is the one to see; the row stays pending
+            log.exception("settling outbox row %s after a failed operation failed", self.id)
         finally:
             with _active_lock:
                 _ACTIVE.discard(self.id)
