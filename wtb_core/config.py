@@ -23,7 +23,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -142,6 +149,31 @@ class StackConfig(BaseSettings):
         description="Open OpenTelemetry spans per execution, node and batch; they are no-ops "
         "until an OpenTelemetry SDK is configured",
     )
+
+    claim_renewal_interval: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds between renewals of the claim a process holds on the "
+        "executions it runs (their heartbeat, how another host tells a live run from a dead one)",
+    )
+    claim_timeout: float = Field(
+        120.0,
+        gt=0,
+        description="Seconds after which a running execution of another host whose claim was "
+        "not renewed counts as failed (its process is gone); at least twice "
+        "claim_renewal_interval",
+    )
+
+    @field_validator("claim_timeout")
+    @classmethod
+    def _timeout_outlasts_renewals(cls, value: float, info: ValidationInfo) -> float:
+        interval = info.data.get("claim_renewal_interval")
+        if interval is not None and value < 2 * interval:
+            raise ValueError(
+                f"must be at least twice claim_renewal_interval ({interval:g} s), or one late "
+                "renewal fails a live run"
+            )
+        return value
 
     @field_validator("data_dir")
     @classmethod

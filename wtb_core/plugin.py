@@ -21,7 +21,10 @@ each pick-one hook receives — ``CheckpointStoreRegister``, ``BatchRunnerRegist
 ``CheckpointStore`` / ``CheckpointStoreFactory``; ``BatchRunner`` / ``BatchRunnerFactory``,
 handed a ``BatchJob``; ``EnvironmentProvider`` / ``EnvironmentProviderFactory``, wrapping a
 ``NodeCallable``; ``FileTracker`` / ``FileTrackerFactory``, working for a
-``TrackedExecution``; ``Evaluator`` / ``EvaluatorFactory``.
+``TrackedExecution`` and checking its stored files for ``wtb integrity``
+(``FileStorageCheck``, ``StoredFileProblem``); ``Evaluator`` / ``EvaluatorFactory``;
+``ThreadInventory``, what a checkpoint store may add so the integrity check lists its
+threads with one query.
 
 **Settings and batch models**: ``FileTrackingConfig``, ``EnvSpec``, ``NodeResourceConfig``,
 ``RayConfig``; ``Cell`` (one unit of batch work), ``BatchRow`` (its result) and
@@ -37,7 +40,9 @@ methods store snapshots) and the chunk format of file commits — ``Entry``, ``M
 ``Chunk``, ``entry_json``, ``is_end``, ``run_chunks``, ``split`` (a tracker keeping its own
 chunks must produce ``split``'s); ``strict_serializer`` / ``StrictSerializer`` /
 ``BoxedFloat``, LangGraph's serializer as WTB reads stored data; ``utcnow``, the
-timestamps the metadata store keeps.
+timestamps the metadata store keeps; ``cut(name)``, a cut point between two writes of a
+multi-store operation (``wtb_core.integrity.cuts``: a no-op unless a fault-injection
+test installs an injector).
 
 **Command line** (``wtb_register_commands``): ``session(ctx)`` — the invocation's
 ``Session``, with its bench (opened on first use) and ``show(value, human)`` honouring
@@ -91,6 +96,7 @@ if TYPE_CHECKING:
         FileTrackerRegister,
         hookimpl,
     )
+    from wtb_core.integrity.cuts import cut
     from wtb_core.ports import (
         BatchJob,
         BatchRunner,
@@ -101,9 +107,12 @@ if TYPE_CHECKING:
         EnvironmentProviderFactory,
         Evaluator,
         EvaluatorFactory,
+        FileStorageCheck,
         FileTracker,
         FileTrackerFactory,
         NodeCallable,
+        StoredFileProblem,
+        ThreadInventory,
         TrackedExecution,
     )
     from wtb_core.serde import BoxedFloat, StrictSerializer, strict_serializer
@@ -143,6 +152,9 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "NodeCallable",
         "FileTracker",
         "FileTrackerFactory",
+        "FileStorageCheck",
+        "StoredFileProblem",
+        "ThreadInventory",
         "TrackedExecution",
         "Evaluator",
         "EvaluatorFactory",
@@ -161,6 +173,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "wtb_core.batch.bounded": ("run_bounded",),
     "wtb_core.batch.scoring": ("cell_fields",),
     "wtb_core.engine.graph_cache": ("NodeWrapper",),
+    "wtb_core.integrity.cuts": ("cut",),
     "wtb_core.engine.environments": ("resolve_env",),
     "wtb_core.storage.metadata": ("MetadataStore",),
     "wtb_core.storage.file_commits": (
@@ -231,6 +244,7 @@ __all__ = [
     "EvaluatorRegister",
     "EventHub",
     "ExecArg",
+    "FileStorageCheck",
     "FileTracker",
     "FileTrackerFactory",
     "FileTrackerRegister",
@@ -245,9 +259,12 @@ __all__ = [
     "RayConfig",
     "ServerBusyError",
     "Session",
+    "StoredFileProblem",
     "StrictSerializer",
+    "ThreadInventory",
     "TrackedExecution",
     "cell_fields",
+    "cut",
     "entry_json",
     "error_kind",
     "hookimpl",

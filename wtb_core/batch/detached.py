@@ -125,6 +125,7 @@ class DetachedExecutor:
             owner=self.owner,
             workspace=str(workspace) if workspace else None,
             created_at=started,
+            batch_id=cell.batch_id,
         )
         record.update(outcome_fields(outcome), duration_ms=outcome.duration_ms, updated_at=utcnow())
         result = execution_result(ExecutionRecord(**record))

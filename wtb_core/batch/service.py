@@ -35,6 +35,7 @@ from wtb_core.domain.events import Event
 from wtb_core.domain.models import ExecutionStatus, TestCase
 from wtb_core.engine.events import in_batch
 from wtb_core.errors import ConfigurationError, InvalidStateError
+from wtb_core.integrity.cuts import cut
 from wtb_core.ports import FileTracker
 from wtb_core.ports.batch_runner import BatchJob
 from wtb_core.project import WorkflowProject
@@ -361,9 +362,11 @@ class BatchService(BatchReads):
         # model_dump would turn a message or a model in the state into a plain dict. The
         # table keeps the combination's label; reading rebuilds the dict from the matrix.
         values = item.model_dump(exclude={"state", "combination", "combination_label"})
+        cut("batch.before_row")
         metadata.add_batch_row(
             {**values, "combination": item.combination_label, "state": item.state}
         )
+        cut("batch.after_row")
         return item
 
     # -- checks --------------------------------------------------------------------------

@@ -101,6 +101,19 @@ class SqliteCheckpointStore(SaverCheckpointStore):
         self._sqlite = open_sqlite_saver(str(self.path), serde, guarded=True)
         super().__init__(self._sqlite)
 
+    def thread_ids(self) -> set[str]:
+        with self._sqlite.cursor(transaction=False) as cur:
+            cur.execute("SELECT DISTINCT thread_id FROM checkpoints")
+            return {str(thread) for (thread,) in cur.fetchall()}
+
+    def checkpoint_ids(self, thread_id: str) -> set[str]:
+        with self._sqlite.cursor(transaction=False) as cur:
+            cur.execute(
+                "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ''",
+                (thread_id,),
+            )
+            return {str(checkpoint) for (checkpoint,) in cur.fetchall()}
+
     def close(self) -> None:
         self._sqlite.conn.close()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from wtb_core.config import FileTrackingConfig, StackConfig
 from wtb_core.domain.models import FileSnapshot
 from wtb_core.hookspecs import FileTrackerRegister, hookimpl
-from wtb_core.ports.file_tracker import TrackedExecution
+from wtb_core.ports.file_tracker import FileStorageCheck, TrackedExecution
 
 
 class NoFileTracker:
@@ -38,6 +38,9 @@ class NoFileTracker:
 
     def discard_workspace(self, workspace: Path) -> None:
         return None
+
+    def check_storage(self, deep: bool = False, sample: int = 64) -> FileStorageCheck:
+        return FileStorageCheck()
 
     def close(self) -> None:
         return None

@@ -33,6 +33,7 @@ from wtb_core.engine.runs import RunOutcome, RunRequest
 from wtb_core.engine.serialization import describe_failure, is_serialisation_error
 from wtb_core.engine.threads import thread_config
 from wtb_core.errors import StorageError
+from wtb_core.integrity.cuts import cut
 from wtb_core.ports.file_tracker import FileTracker
 from wtb_core.telemetry.drive import DriveTelemetry, observe_file_snapshot
 from wtb_core.workspace import use_workspace
@@ -326,9 +327,11 @@ class ExecutionDriver:
             and tracked.config.auto_commit
             and tracked.config.commit_on != "manual"
         ):
+            cut("drive.before_snapshot")
             started = time.perf_counter()
             self._file_tracker.snapshot(tracked, checkpoint_id)
             observe_file_snapshot(started)
+        cut("drive.after_checkpoint")
 
     def _stopped(
         self,

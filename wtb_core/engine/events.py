@@ -47,6 +47,11 @@ def in_batch(batch_id: str) -> Iterator[None]:
         _current_batch.reset(token)
 
 
+def current_batch() -> str | None:
+    """The batch of the ``in_batch`` block this runs in, if any."""
+    return _current_batch.get()
+
+
 def audit_row(event: Event) -> dict[str, Any]:
     """The stored row of ``event``; an event without a ``batch_id`` takes the one of the
     ``in_batch`` block it is published in."""

@@ -100,14 +100,14 @@ def head_snapshot(graph: Any, thread_id: str, head: str, time_travel: bool) -> S
             raise StorageError(
                 f"the head checkpoint {head!r} of thread {thread_id!r} is missing from the "
                 "checkpoint store: the store has lost it (restore it from a backup, or delete "
-                "the execution)"
+                "the execution; `wtb integrity` lists every such execution)"
             ) from None
     snapshot: StateSnapshot = graph.get_state(thread_config(thread_id))
     if snapshot.created_at is None:
         raise StorageError(
             f"thread {thread_id!r} has no checkpoint in the checkpoint store though the "
             f"execution's head is {head!r}: the store has lost it (restore it from a backup, "
-            "or delete the execution)"
+            "or delete the execution; `wtb integrity` lists every such execution)"
         )
     return snapshot
 
@@ -125,6 +125,23 @@ def pending_interrupts(snapshot: StateSnapshot) -> tuple[PendingInterrupt, ...]:
         if task.result is None
         for interrupt in task.interrupts
     )
+
+
+def snapshot_fields(snapshot: StateSnapshot) -> dict[str, Any]:
+    """The execution columns that mirror a checkpoint: its state, next nodes and open
+    interrupts."""
+    return {
+        "state": dict(snapshot.values),
+        "next_nodes": list(user_nodes(snapshot.next)),
+        "interrupts": [i.model_dump() for i in pending_interrupts(snapshot)],
+    }
+
+
+def resting_status(snapshot: StateSnapshot) -> str:
+    """The status of an execution resting at ``snapshot``: ``paused`` while something is
+    left to run (LangGraph's ``next``, the input checkpoint's ``__start__`` included) or
+    to answer, else ``completed``."""
+    return "paused" if snapshot.next or pending_interrupts(snapshot) else "completed"
 
 
 def answered_interrupts(snapshot: StateSnapshot) -> tuple[str, ...]:

@@ -74,9 +74,11 @@ def execution_record(
     parent_execution_id: str | None = None,
     parent_checkpoint_id: str | None = None,
     created_at: datetime | None = None,
+    batch_id: str | None = None,
 ) -> dict[str, Any]:
     """The columns of a new execution (``ExecutionRecord(**record)``, or the ``execution``
-    a worker hands back): nothing run yet, no state, no error."""
+    a worker hands back): nothing run yet, no state, no error. ``batch_id``: the batch a
+    cell's execution is created for; the claim's heartbeat starts now."""
     now = created_at or utcnow()
     return {
         "id": execution_id,
@@ -97,6 +99,8 @@ def execution_record(
         "parent_execution_id": parent_execution_id,
         "parent_checkpoint_id": parent_checkpoint_id,
         "owner": owner,
+        "heartbeat_at": now,
+        "batch_id": batch_id,
         "workspace": workspace,
         "duration_ms": 0.0,
         "created_at": now,

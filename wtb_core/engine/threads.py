@@ -110,8 +110,19 @@ def put_tuple(saver: Saver, target_thread_id: str, tup: CheckpointTuple, keep_wr
         saver.put_writes(thread_config(target_thread_id, checkpoint_id, ns), writes, task_id)
 
 
+def saver_thread_ids(saver: Saver) -> set[str]:
+    """Every thread holding a checkpoint, read through the saver (every checkpoint is
+    listed: stores that can ask their database directly do so instead)."""
+    return {str(tup.config["configurable"]["thread_id"]) for tup in saver.list(None)}
+
+
+def saver_checkpoint_ids(saver: Saver, thread_id: str) -> set[str]:
+    """The ids of a thread's root-namespace checkpoints, read through the saver."""
+    return set(_root_tuples(saver, thread_id))
+
+
 class SaverCheckpointStore:
-    """A ``CheckpointStore`` over any LangGraph saver."""
+    """A ``CheckpointStore`` (and ``ThreadInventory``) over any LangGraph saver."""
 
     name = "saver"
 
@@ -127,6 +138,12 @@ class SaverCheckpointStore:
 
     def delete_thread(self, thread_id: str) -> None:
         self._saver.delete_thread(thread_id)
+
+    def thread_ids(self) -> set[str]:
+        return saver_thread_ids(self._saver)
+
+    def checkpoint_ids(self, thread_id: str) -> set[str]:
+        return saver_checkpoint_ids(self._saver, thread_id)
 
     def close(self) -> None:
         """Nothing to release for an in-process saver."""

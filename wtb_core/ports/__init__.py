@@ -3,14 +3,24 @@ implement them; the engine never imports an adapter directly. Each kind also has
 the factory a plugin registers for it (``wtb_core.hookspecs``)."""
 
 from wtb_core.ports.batch_runner import BatchJob, BatchRunner, BatchRunnerFactory
-from wtb_core.ports.checkpoint_store import CheckpointStore, CheckpointStoreFactory
+from wtb_core.ports.checkpoint_store import (
+    CheckpointStore,
+    CheckpointStoreFactory,
+    ThreadInventory,
+)
 from wtb_core.ports.environment import (
     EnvironmentProvider,
     EnvironmentProviderFactory,
     NodeCallable,
 )
 from wtb_core.ports.evaluator import Evaluator, EvaluatorFactory
-from wtb_core.ports.file_tracker import FileTracker, FileTrackerFactory, TrackedExecution
+from wtb_core.ports.file_tracker import (
+    FileStorageCheck,
+    FileTracker,
+    FileTrackerFactory,
+    StoredFileProblem,
+    TrackedExecution,
+)
 
 __all__ = [
     "BatchJob",
@@ -22,8 +32,11 @@ __all__ = [
     "EnvironmentProviderFactory",
     "Evaluator",
     "EvaluatorFactory",
+    "FileStorageCheck",
     "FileTracker",
     "FileTrackerFactory",
     "NodeCallable",
+    "StoredFileProblem",
+    "ThreadInventory",
     "TrackedExecution",
 ]

@@ -42,5 +42,18 @@ class CheckpointStore(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class ThreadInventory(Protocol):
+    """What a checkpoint store may add so ``wtb integrity`` need not read every checkpoint:
+    ``thread_ids()`` — every thread holding a checkpoint; ``checkpoint_ids(thread_id)`` —
+    the ids of the thread's root-namespace checkpoints. Stores without it are read through
+    their saver (``wtb_core.engine.threads``); the builtin stores and wtb-postgres answer
+    with one query each."""
+
+    def thread_ids(self) -> set[str]: ...
+
+    def checkpoint_ids(self, thread_id: str) -> set[str]: ...
+
+
 CheckpointStoreFactory = Callable[["StackConfig"], CheckpointStore]
 """What ``wtb_register_checkpoint_stores`` registers: called once per stack."""

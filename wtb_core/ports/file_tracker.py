@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from wtb_core.config import FileTrackingConfig, StackConfig
 from wtb_core.domain.models import FileSnapshot
@@ -22,6 +22,29 @@ class TrackedExecution:
     project: str
     config: FileTrackingConfig
     workspace: Path
+
+
+@dataclass(frozen=True)
+class StoredFileProblem:
+    """Something wrong with the files a tracker stores: a blob a commit lists that is
+    missing or whose content does not hash to its name, or a blob no commit lists (what
+    garbage collection frees — a notice, not a fault). ``commits`` lists the file commits
+    naming the blob."""
+
+    kind: Literal["missing_blob", "corrupt_blob", "unreferenced_blob"]
+    subject: str
+    detail: str
+    commits: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FileStorageCheck:
+    """A tracker's check of its stored files: how many blobs it holds, how many it hashed,
+    and what is wrong."""
+
+    blobs: int = 0
+    verified: int = 0
+    problems: tuple[StoredFileProblem, ...] = ()
 
 
 @runtime_checkable
@@ -41,6 +64,10 @@ class FileTracker(Protocol):
     * ``prepare_workspace(base, key)`` returns a directory of its own for one execution,
       seeded with ``base``'s tracked files (copy-on-write where the filesystem allows,
       never hard links); ``discard_workspace`` removes it.
+    * ``check_storage(deep, sample)`` (``wtb integrity``) checks that every blob the
+      metadata's file commits list is stored, hashing ``sample`` of them chosen at random
+      (all with ``deep``), and lists stored blobs no commit lists. It changes nothing. A
+      tracker that stores nothing returns an empty ``FileStorageCheck``.
     """
 
     name: str
@@ -58,6 +85,8 @@ class FileTracker(Protocol):
     def prepare_workspace(self, base: Path, config: FileTrackingConfig, key: str) -> Path: ...
 
     def discard_workspace(self, workspace: Path) -> None: ...
+
+    def check_storage(self, deep: bool = False, sample: int = 64) -> FileStorageCheck: ...
 
     def close(self) -> None: ...
 

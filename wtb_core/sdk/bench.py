@@ -8,11 +8,14 @@ the same data directory sees, resumes, rolls back and forks old executions.
 The work is done by services a server can call just as well (each thread-safe, each
 taking and returning the same models): ``ProjectCatalog`` (``sdk.catalog``),
 ``ExecutionService`` (``sdk.executions``), ``TimeTravelService`` (``sdk.time_travel``),
-``InspectionService`` (``sdk.inspection``) and ``BatchService`` (``batch.service``).
+``InspectionService`` (``sdk.inspection``), ``BatchService`` (``batch.service``) and
+``IntegrityService`` (``integrity.service``). Opening a bench runs the outbox processor:
+an operation a crash cut off between two stores is finished or compensated first.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,15 +37,21 @@ from wtb_core.engine.driver import ExecutionDriver
 from wtb_core.engine.events import EventBus
 from wtb_core.engine.graph_cache import GraphCache, environment_wrapper
 from wtb_core.engine.records import owner_alive, process_owner
+from wtb_core.integrity.outbox import Outbox
+from wtb_core.integrity.report import IntegrityReport
+from wtb_core.integrity.service import IntegrityService
 from wtb_core.project import WorkflowProject
 from wtb_core.registry import PluginRegistry
 from wtb_core.sdk.catalog import ProjectCatalog
 from wtb_core.sdk.executions import ExecutionService
+from wtb_core.sdk.heartbeat import Heartbeat
 from wtb_core.sdk.inspection import InspectionService
-from wtb_core.sdk.ledger import ExecutionLedger
+from wtb_core.sdk.ledger import ExecutionLedger, held_ids
 from wtb_core.sdk.stack import Mode, Stack, config_for_mode
 from wtb_core.sdk.time_travel import TimeTravelService
 from wtb_core.sdk.workspaces import WorkspaceRoots
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,7 @@ class Services:
     batches: BatchService
     catalog: ProjectCatalog
     events: EventBus
+    integrity: IntegrityService
 
 
 class WTBTestBench:
@@ -91,10 +101,20 @@ class WTBTestBench:
         self._catalog = ProjectCatalog(
             stack.metadata, graphs, stack.file_tracker_choice, self.workspace
         )
-        ledger = ExecutionLedger(
-            stack.metadata, stack.checkpoints, self._bus, self._driver, self._owner
+        self._heartbeat = Heartbeat(
+            stack.metadata, self._owner, config.claim_renewal_interval, held_ids
         )
-        shared = (ledger, self._catalog, workspaces, stack.file_tracker)
+        ledger = ExecutionLedger(
+            stack.metadata,
+            stack.checkpoints,
+            self._bus,
+            self._driver,
+            self._owner,
+            heartbeat=self._heartbeat,
+            claim_timeout=config.claim_timeout,
+        )
+        outbox = Outbox(ledger, self._catalog, workspaces, stack.file_tracker, config.claim_timeout)
+        shared = (ledger, self._catalog, workspaces, stack.file_tracker, outbox)
         self._executions = ExecutionService(*shared)
         self._time_travel = TimeTravelService(*shared)
         self._inspection = InspectionService(*shared)
@@ -109,6 +129,16 @@ class WTBTestBench:
             owner=self._owner,
             publish=self._bus.publish,
         )
+        self._integrity = IntegrityService(
+            ledger, outbox, self._catalog, stack.file_tracker, self._executions.delete
+        )
+        try:  # operations a crash cut off: finished or compensated before anything else
+            for settled in self._integrity.process_outbox():
+                log.info(
+                    "outbox row %s (%s): %s", settled.operation_id, settled.kind, settled.detail
+                )
+        except Exception:  # the stores may be unwell: wtb integrity reports what is left
+            log.exception("the outbox processor failed when the bench opened")
 
     @classmethod
     def create(
@@ -133,7 +163,7 @@ class WTBTestBench:
         """The application services this facade delegates to — what the servers call."""
         return Services(
             self._executions, self._time_travel, self._inspection, self._batches,
-            self._catalog, self._bus,
+            self._catalog, self._bus, self._integrity,
         )  # fmt: skip
 
     @property
@@ -156,6 +186,7 @@ class WTBTestBench:
 
     def close(self) -> None:
         """Write what is buffered and release databases and plugin resources."""
+        self._heartbeat.close()
         self._bus.close()
         self._stack.close()
 
@@ -306,6 +337,18 @@ class WTBTestBench:
     def list_batches(self, project: str | None = None) -> list[BatchTestResult]:
         """Batches, newest first."""
         return self._batches.list(project)
+
+    # -- integrity -----------------------------------------------------------------------
+
+    def check_integrity(self, deep: bool = False) -> IntegrityReport:
+        """Check that the metadata database, the checkpoint store and the tracked files
+        agree (what ``wtb integrity`` prints); ``deep`` hashes every blob, not a sample."""
+        return self._integrity.check(deep)
+
+    def repair_integrity(self, yes: bool = False, deep: bool = False) -> IntegrityReport:
+        """Apply the safe repairs to what ``check_integrity`` finds and check again; the
+        deletions (cell executions a killed batch left, orphan threads) need ``yes``."""
+        return self._integrity.repair(yes, deep)
 
     # -- reading -------------------------------------------------------------------------
 

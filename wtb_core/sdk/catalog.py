@@ -101,6 +101,16 @@ class ProjectCatalog:
             "Call bench.register_project(WorkflowProject(...)) first"
         )
 
+    def file_tracking(self, name: str) -> FileTrackingConfig:
+        """A project's file tracking: the registered project's, else the one stored with it
+        (nothing is imported), else none."""
+        with self._lock:
+            if name in self._projects:
+                return self._projects[name].file_tracking
+        row = self._metadata.get_project(name)
+        settings = row.settings.get("file_tracking", {}) if row is not None else {}
+        return FileTrackingConfig.model_validate(settings)
+
     def names(self) -> list[str]:
         """Every project name: registered here or stored by an earlier process."""
         names = {row.name for row in self._metadata.list_projects()}

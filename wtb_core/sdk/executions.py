@@ -21,14 +21,18 @@ from wtb_core.domain.models import (
     ExecutionStatus,
     FileSnapshot,
 )
+from wtb_core.engine.events import current_batch
 from wtb_core.engine.history import answered_interrupts, head_snapshot, pending_interrupts
 from wtb_core.engine.records import execution_record, new_execution_id, outcome_fields
 from wtb_core.engine.runs import RunOutcome, RunRequest, StreamTap
+from wtb_core.engine.threads import thread_config
 from wtb_core.errors import (
     InvalidInputError,
     InvalidStateError,
     StorageError,
 )
+from wtb_core.integrity.cuts import cut
+from wtb_core.integrity.outbox import OperationKind
 from wtb_core.project import WorkflowProject
 from wtb_core.sdk.ledger import LedgerService
 from wtb_core.sdk.time_travel import apply_update
@@ -93,6 +97,7 @@ class ExecutionService(LedgerService):
                 owner=ledger.owner,
                 workspace=str(self._workspaces.for_run(workspace)),
                 breakpoints=bps,
+                batch_id=current_batch(),
             )
         )
         ledger.publish(row, EventType.EXECUTION_STARTED, data={"variants": variant_config})
@@ -100,6 +105,7 @@ class ExecutionService(LedgerService):
             ledger.create(row)
             if on_created is not None:
                 on_created(row.id)
+            cut("run.after_create")
             return self._drive(proj, row, graph, state, tap)
 
     def _unused(self, execution_id: str) -> str:
@@ -152,6 +158,7 @@ class ExecutionService(LedgerService):
         with ledger.holding(row.id):
             ledger.claim(row, seen_status, seen_owner)
             try:
+                cut("resume.after_claim")
                 if row.head_checkpoint_id is None:  # failed before its first checkpoint
                     ledger.publish(
                         row, EventType.EXECUTION_RESUMED, message="from its initial state"
@@ -248,11 +255,29 @@ class ExecutionService(LedgerService):
 
     def _restore_files(self, proj: WorkflowProject, row: ExecutionRecord) -> None:
         """Put the tracked files of ``row``'s head back before it runs on: the workspace
-        may hold another execution's files (a fork shares it)."""
+        may hold another execution's files (a fork shares it).
+
+        A run cut off between writing a checkpoint and snapshotting its files leaves a head
+        a drive wrote (source ``input`` or ``loop``) newer than every snapshot, and the
+        workspace holding its files (the next node had not started): they are snapshotted
+        now rather than replaced by an older snapshot's."""
         tracked = self._workspaces.tracked(proj, row)
         head = row.head_checkpoint_id
-        if tracked is not None and tracked.config.commit_on != "manual" and head is not None:
-            self._file_tracker.restore(tracked, head)
+        if tracked is None or tracked.config.commit_on == "manual" or head is None:
+            return
+        if tracked.config.auto_commit and self._snapshot_missed(row, head):
+            self._file_tracker.snapshot(tracked, head)
+            return
+        self._file_tracker.restore(tracked, head)
+
+    def _snapshot_missed(self, row: ExecutionRecord, head: str) -> bool:
+        if row.time_travel:  # a head chosen by rollback or fork has its snapshot
+            return False
+        links = self._ledger.metadata.file_snapshot_links(row.id)
+        if head in links or any(head < taken for taken in links):
+            return False
+        tup = self._ledger.checkpoints.saver.get_tuple(thread_config(row.thread_id, head))
+        return tup is not None and (tup.metadata or {}).get("source") in ("input", "loop")
 
     def _drive(
         self,
@@ -292,6 +317,7 @@ class ExecutionService(LedgerService):
         self._ledger.set(row, head_checkpoint_id=head, time_travel=False)
 
     def _finish(self, row: ExecutionRecord, outcome: RunOutcome) -> ExecutionResult:
+        cut("drive.before_finish")
         ledger = self._ledger
         if outcome.status is ExecutionStatus.COMPLETED:
             ledger.publish(row, EventType.EXECUTION_COMPLETED, checkpoint_id=outcome.head)
@@ -389,10 +415,19 @@ class ExecutionService(LedgerService):
         return self._file_tracker.snapshot(tracked, row.head_checkpoint_id)
 
     def delete(self, execution_id: str) -> None:
-        """Delete an execution: its checkpoints, audit trail and file-snapshot links."""
+        """Delete an execution: its checkpoints, audit trail and file-snapshot links. The
+        intent is in the outbox first: a delete cut off after its checkpoints went is
+        finished by the outbox processor."""
         ledger = self._ledger
         row = ledger.fetch(execution_id)
         ledger.require_not_running(row, ledger.seen(row)[0], "delete")
         ledger.bus.flush()
-        ledger.checkpoints.delete_thread(row.thread_id)
-        ledger.metadata.delete_execution(execution_id)
+        with self._outbox.begin(
+            OperationKind.DELETE, execution_id, thread_id=row.thread_id
+        ) as operation:
+            cut("delete.after_intent")
+            operation.touch()
+            ledger.checkpoints.delete_thread(row.thread_id)
+            cut("delete.after_checkpoints")
+            ledger.metadata.delete_execution(execution_id, closing=operation.id)
+            operation.close()

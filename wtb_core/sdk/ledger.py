@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from wtb_core.domain.events import Event, EventType
@@ -21,10 +22,13 @@ from wtb_core.engine.records import execution_result, owner_alive
 from wtb_core.engine.threads import thread_config
 from wtb_core.errors import InvalidStateError
 from wtb_core.ports import CheckpointStore
+from wtb_core.sdk.heartbeat import Heartbeat
+from wtb_core.storage.database import as_utc, utcnow
 from wtb_core.storage.metadata import MetadataStore
 from wtb_core.storage.tables import ExecutionRecord
 
 if TYPE_CHECKING:
+    from wtb_core.integrity.outbox import Outbox
     from wtb_core.ports import FileTracker
     from wtb_core.sdk.catalog import ProjectCatalog
     from wtb_core.sdk.workspaces import WorkspaceRoots
@@ -42,10 +46,22 @@ def _held_here(execution_id: str) -> bool:
         return execution_id in _HELD
 
 
+def held_ids() -> list[str]:
+    """The executions benches of this process hold (see ``ExecutionLedger.holding``)."""
+    with _held_lock:
+        return list(_HELD)
+
+
+DEFAULT_CLAIM_TIMEOUT = 120.0
+
+
 class ExecutionLedger:
     """Thread-safe: it keeps no state of its own beyond its collaborators (the metadata
     store and the event bus lock their own writes); ``claim`` is a compare-and-set in the
-    metadata store, so of two callers claiming one execution exactly one wins."""
+    metadata store, so of two callers claiming one execution exactly one wins.
+
+    ``heartbeat`` renews the claims this process holds (started by the first ``holding``);
+    a claim of another host not renewed for ``claim_timeout`` seconds reads as lapsed."""
 
     def __init__(
         self,
@@ -54,12 +70,16 @@ class ExecutionLedger:
         bus: EventBus,
         driver: ExecutionDriver,
         owner: str,
+        heartbeat: Heartbeat | None = None,
+        claim_timeout: float = DEFAULT_CLAIM_TIMEOUT,
     ) -> None:
         self.metadata = metadata
         self.checkpoints = checkpoints
         self.bus = bus
         self.driver = driver
         self.owner = owner
+        self.heartbeat = heartbeat
+        self.claim_timeout = claim_timeout
 
     # -- reading -------------------------------------------------------------------------
 
@@ -71,8 +91,9 @@ class ExecutionLedger:
         """The status and error a caller sees. Reads only: ``row`` is not changed.
 
         A ``running`` row that no drive of this process holds is ``failed`` when this
-        process owns it (its drive ended abnormally) or its owner's process has exited;
-        the error then says so unless the row has one. Any other row is as stored."""
+        process owns it (its drive ended abnormally), its owner's process has exited (this
+        host) or its owner has not renewed the claim for ``claim_timeout`` seconds (another
+        host); the error then says so unless the row has one. Any other row is as stored."""
         status = ExecutionStatus(row.status)
         if status is not ExecutionStatus.RUNNING or self._driven_here(row.id):
             return status, row.error
@@ -86,9 +107,25 @@ class ExecutionLedger:
                 f"the process that ran it ({row.owner}) exited mid-run; resume continues "
                 "from its last checkpoint"
             )
+        elif self.claim_lapsed(row):
+            reason = (
+                f"the process that ran it ({row.owner}, another host) has not renewed its "
+                f"claim for more than {self.claim_timeout:g} s; resume continues from its "
+                "last checkpoint"
+            )
         else:
             return status, row.error
         return ExecutionStatus.FAILED, row.error or reason
+
+    def claim_lapsed(self, row: ExecutionRecord) -> bool:
+        """Whether ``row``'s owner is on another host and has not renewed its claim for
+        ``claim_timeout`` seconds (a row from before heartbeats counts from its last
+        write)."""
+        host = (row.owner or "").rpartition(":")[0]
+        if not host or host == self.owner.rpartition(":")[0]:
+            return False
+        beat = row.heartbeat_at or row.updated_at
+        return beat is not None and utcnow() - as_utc(beat) > timedelta(seconds=self.claim_timeout)
 
     def result(self, row: ExecutionRecord, error: str | None = None) -> ExecutionResult:
         """``row`` as callers see it (``seen``); ``error`` fills in a row that has none."""
@@ -148,6 +185,8 @@ class ExecutionLedger:
         one this process is about to drive or driving, whatever the driver says."""
         with _held_lock:
             _HELD[execution_id] = _HELD.get(execution_id, 0) + 1
+        if self.heartbeat is not None:
+            self.heartbeat.start()
         try:
             yield
         finally:
@@ -169,7 +208,7 @@ class ExecutionLedger:
 
 class LedgerService:
     """Base of the services over stored executions (executions, time travel, inspection):
-    one bench's ledger, project catalog, workspace roots and file tracker, shared."""
+    one bench's ledger, project catalog, workspace roots, file tracker and outbox, shared."""
 
     def __init__(
         self,
@@ -177,8 +216,10 @@ class LedgerService:
         catalog: ProjectCatalog,
         workspaces: WorkspaceRoots,
         file_tracker: FileTracker,
+        outbox: Outbox,
     ) -> None:
         self._ledger = ledger
         self._catalog = catalog
         self._workspaces = workspaces
         self._file_tracker = file_tracker
+        self._outbox = outbox

@@ -15,23 +15,16 @@ from langgraph.errors import GraphBubbleUp, InvalidUpdateError
 
 from wtb_core.domain.events import EventType
 from wtb_core.domain.models import ExecutionResult, ExecutionStatus
-from wtb_core.engine.history import pending_interrupts, snapshot_at, user_nodes
+from wtb_core.engine.history import resting_status, snapshot_at, snapshot_fields
 from wtb_core.engine.records import execution_record, new_execution_id
 from wtb_core.engine.threads import lineage, thread_config
 from wtb_core.errors import InvalidInputError, InvalidStateError, WTBError
+from wtb_core.integrity.cuts import cut
+from wtb_core.integrity.outbox import OperationKind
 from wtb_core.sdk.ledger import ExecutionLedger, LedgerService
 from wtb_core.sdk.validation import check_keys, check_node, check_state, validate_model_fields
 from wtb_core.storage.tables import ExecutionRecord
 from wtb_core.telemetry.tracing import operation_span
-
-
-def _snapshot_fields(snapshot: Any) -> dict[str, Any]:
-    """The columns that mirror a checkpoint: its state, next nodes and open interrupts."""
-    return {
-        "state": dict(snapshot.values),
-        "next_nodes": list(user_nodes(snapshot.next)),
-        "interrupts": [i.model_dump() for i in pending_interrupts(snapshot)],
-    }
 
 
 def apply_update(
@@ -85,6 +78,10 @@ class TimeTravelService(LedgerService):
     and a new row only; its source is never changed. Two time-travel calls on one paused
     execution at the same moment are not serialised against each other: the last write of
     the head wins, as with two ``update_state`` calls in LangGraph.
+
+    Each call that writes two stores records its intent in the outbox first
+    (``wtb_core.integrity.outbox``): a rollback with tracked files, a fork, an update; the
+    row is closed in the transaction of the call's last metadata write.
     """
 
     def rollback(self, execution_id: str, checkpoint_id: str) -> ExecutionResult:
@@ -104,28 +101,42 @@ class TimeTravelService(LedgerService):
         graph = self._catalog.graph_of(row)
         snapshot = snapshot_at(graph, row.thread_id, checkpoint_id)
         tracked = self._workspaces.tracked(proj, row)
-        if tracked is not None:
-            self._file_tracker.restore(tracked, checkpoint_id)
-        ledger.publish(
-            row,
-            EventType.EXECUTION_ROLLED_BACK,
+        update = {
+            "status": resting_status(snapshot),
+            "head_checkpoint_id": checkpoint_id,
+            "time_travel": True,
+            **snapshot_fields(snapshot),
+            "error": None,
+        }
+        event = {
+            "checkpoint_id": checkpoint_id,
+            "data": {"from_checkpoint": row.head_checkpoint_id},
+        }
+        if tracked is None:  # one store: the head alone
+            ledger.publish(row, EventType.EXECUTION_ROLLED_BACK, **event)
+            ledger.set(row, **update)
+            return ledger.result(row)
+        commit = ledger.metadata.file_snapshot_links(row.id).get(checkpoint_id)
+        with self._outbox.begin(
+            OperationKind.ROLLBACK,
+            row.id,
             checkpoint_id=checkpoint_id,
-            data={"from_checkpoint": row.head_checkpoint_id},
-        )
-        fields = _snapshot_fields(snapshot)
-        status = (
-            ExecutionStatus.PAUSED
-            if snapshot.next or fields["interrupts"]
-            else ExecutionStatus.COMPLETED
-        )
-        ledger.set(
-            row,
-            status=status.value,
-            head_checkpoint_id=checkpoint_id,
-            time_travel=True,
-            **fields,
-            error=None,
-        )
+            file_commit=commit,
+            from_checkpoint=row.head_checkpoint_id,
+        ) as operation:
+            cut("rollback.after_intent")
+            operation.touch()
+            try:
+                self._file_tracker.restore(tracked, checkpoint_id)
+            except WTBError:
+                operation.touched = False  # the port's contract: a refused restore changed no file
+                raise
+            cut("rollback.after_files")
+            ledger.publish(row, EventType.EXECUTION_ROLLED_BACK, **event)
+            ledger.metadata.update_execution_closing(row.id, update, operation.id)
+            operation.close()
+        for name, value in update.items():
+            setattr(row, name, value)
         return ledger.result(row)
 
     def fork(
@@ -177,8 +188,13 @@ class TimeTravelService(LedgerService):
             )
         )
         store = ledger.checkpoints
-        store.copy_thread(source.thread_id, row.thread_id, checkpoint_id)
-        try:
+        with self._outbox.begin(
+            OperationKind.FORK, row.id, checkpoint_id=checkpoint_id, source_execution_id=source.id
+        ) as operation:
+            cut("fork.after_intent")
+            operation.touch()
+            store.copy_thread(source.thread_id, row.thread_id, checkpoint_id)
+            cut("fork.after_copy")
             tracked_source = self._workspaces.tracked(proj, source)
             tracked_fork = self._workspaces.tracked(proj, row)
             if tracked_source is not None and tracked_fork is not None:
@@ -188,24 +204,23 @@ class TimeTravelService(LedgerService):
                     tracked_fork,
                     [tup.config["configurable"]["checkpoint_id"] for tup in chain],
                 )
+            cut("fork.after_links")
             head = checkpoint_id
             if updates:
                 head = row.head_checkpoint_id = apply_update(ledger, graph, row, updates, as_node)
+                cut("fork.after_update")
             snapshot = snapshot_at(graph, row.thread_id, head)
-        except BaseException:
-            store.delete_thread(row.thread_id)
-            raise
-        for name, value in _snapshot_fields(snapshot).items():
-            setattr(row, name, value)
-        if not snapshot.next and not row.interrupts:  # forked at a final checkpoint
-            row.status = ExecutionStatus.COMPLETED.value
-        ledger.publish(
-            row,
-            EventType.EXECUTION_FORKED,
-            checkpoint_id=checkpoint_id,
-            data={"source_execution_id": source.id},
-        )
-        ledger.create(row)
+            for name, value in snapshot_fields(snapshot).items():
+                setattr(row, name, value)
+            row.status = resting_status(snapshot)  # completed when forked at a final checkpoint
+            ledger.publish(
+                row,
+                EventType.EXECUTION_FORKED,
+                checkpoint_id=checkpoint_id,
+                data={"source_execution_id": source.id},
+            )
+            ledger.metadata.create_execution_closing(row, operation.id)
+            operation.close()
         return ledger.result(row)
 
     def update_state(
@@ -223,6 +238,7 @@ class TimeTravelService(LedgerService):
         ledger = self._ledger
         row = ledger.fetch(execution_id)
         ledger.require_not_running(row, ledger.seen(row)[0], "update the state of")
+        stored_head = row.head_checkpoint_id
         row.head_checkpoint_id = ledger.current_head(row, crashed=True)
         graph = self._catalog.graph_of(row)
         if row.head_checkpoint_id is None:
@@ -230,16 +246,26 @@ class TimeTravelService(LedgerService):
                 f"execution {execution_id} has no checkpoint yet; resume it (which re-runs it "
                 "from its initial state) before editing its state"
             )
-        row.head_checkpoint_id = apply_update(ledger, graph, row, values, as_node)
-        snapshot = snapshot_at(graph, row.thread_id, row.head_checkpoint_id)
-        fields = _snapshot_fields(snapshot)
-        paused = fields["next_nodes"] or fields["interrupts"]
-        status = ExecutionStatus.PAUSED if paused else ExecutionStatus.COMPLETED
-        ledger.set(
-            row,
-            status=status.value,
-            head_checkpoint_id=row.head_checkpoint_id,
-            **fields,
-            error=None,
-        )
+        with self._outbox.begin(
+            OperationKind.UPDATE_STATE,
+            row.id,
+            from_checkpoint=row.head_checkpoint_id,
+            stored_head=stored_head,
+            thread_id=row.thread_id,
+        ) as operation:
+            cut("update_state.after_intent")
+            operation.touch()
+            head = apply_update(ledger, graph, row, values, as_node)
+            cut("update_state.after_checkpoint")
+            snapshot = snapshot_at(graph, row.thread_id, head)
+            update = {
+                "status": resting_status(snapshot),
+                "head_checkpoint_id": head,
+                **snapshot_fields(snapshot),
+                "error": None,
+            }
+            ledger.metadata.update_execution_closing(row.id, update, operation.id)
+            operation.close()
+        for name, value in update.items():
+            setattr(row, name, value)
         return ledger.result(row)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,6 +21,23 @@ from wtb_core.server.security import Guard
 from wtb_core.server.settings import ServeSettings
 from wtb_core.telemetry import route as metrics_route
 
+log = logging.getLogger(__name__)
+
+
+async def process_outbox_every(bench: WTBTestBench, seconds: float) -> None:
+    """Run the bench's outbox processor every ``seconds`` until cancelled: an operation
+    another process left half-way is finished or compensated while the server runs."""
+    integrity = bench.services.integrity
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            for settled in await asyncio.to_thread(integrity.process_outbox):
+                log.info(
+                    "outbox row %s (%s): %s", settled.operation_id, settled.kind, settled.detail
+                )
+        except Exception:  # the stores may be unwell now; the next round tries again
+            log.exception("the outbox processor failed")
+
 
 def create_app(
     bench: WTBTestBench, settings: ServeSettings | None = None, *, close_bench: bool = False
@@ -33,9 +52,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await events.start()  # the event stream's tail of the log
+        outbox = asyncio.create_task(process_outbox_every(bench, settings.outbox_interval))
         try:
             yield
         finally:
+            outbox.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await outbox
             await events.stop()
         await asyncio.to_thread(jobs.drain, settings.shutdown_grace)
         if not jobs.busy:  # a job still running after the grace may yet write its run

@@ -77,6 +77,12 @@ class ServeSettings(BaseSettings):
         description="Seconds running executions get to reach a node boundary "
         "and pause when the server stops",
     )
+    outbox_interval: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds between runs of the outbox processor, which finishes or "
+        "compensates operations a crash cut off between two stores",
+    )
 
     if not TYPE_CHECKING:  # settings errors become ConfigurationErrors
 

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import Table, case, delete, func, null, select, update
 
 from wtb_core.storage.database import Database, insert_ignoring_duplicates, utcnow
-from wtb_core.storage.tables import BatchCellRecord, BatchRecord
+from wtb_core.storage.tables import BatchCellRecord, BatchRecord, ExecutionRecord
 
 _BATCHES = cast(Table, BatchRecord.__table__)
 _BATCH_ROWS = cast(Table, BatchCellRecord.__table__)
+_EXECUTIONS = cast(Table, ExecutionRecord.__table__)
 
 
 class BatchQueries:
@@ -71,17 +72,23 @@ class BatchQueries:
             connection.execute(insert_ignoring_duplicates(connection, _BATCH_ROWS), values)
 
     def replace_batch_rows(self, batch_id: str, keys: Sequence[tuple[int, int, int]]) -> None:
-        """Delete the rows of these cells (to run them again)."""
+        """Delete the rows of these cells (to run them again). Their executions stay, as
+        plain executions: no longer marked as a cell's, so ``wtb integrity`` does not take
+        them for what a killed batch left behind."""
         with self.db.connection() as connection:
             for combination_index, case_index, repetition in keys:
-                connection.execute(
-                    delete(_BATCH_ROWS).where(
-                        _BATCH_ROWS.c.batch_id == batch_id,
-                        _BATCH_ROWS.c.combination_index == combination_index,
-                        _BATCH_ROWS.c.case_index == case_index,
-                        _BATCH_ROWS.c.repetition == repetition,
-                    )
+                cell = (
+                    _BATCH_ROWS.c.batch_id == batch_id,
+                    _BATCH_ROWS.c.combination_index == combination_index,
+                    _BATCH_ROWS.c.case_index == case_index,
+                    _BATCH_ROWS.c.repetition == repetition,
                 )
+                connection.execute(
+                    update(_EXECUTIONS)
+                    .where(_EXECUTIONS.c.id.in_(select(_BATCH_ROWS.c.execution_id).where(*cell)))
+                    .values(batch_id=None)
+                )
+                connection.execute(delete(_BATCH_ROWS).where(*cell))
 
     def batch_rows(
         self,

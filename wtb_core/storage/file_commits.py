@@ -295,6 +295,25 @@ class FileCommitQueries:
                 connection.execute(gone)
         return commits
 
+    def file_blob_commits(self) -> dict[str, set[str]]:
+        """Every blob hash some snapshot's commit lists, with the commits listing it."""
+        linked = select(_COMMITS.c.id, _COMMITS.c.chunk_ids).where(
+            _COMMITS.c.id.in_(select(_LINKS.c.commit_id).distinct())
+        )
+        found: dict[str, set[str]] = {}
+        with self.db.reader() as session:
+            commits_of: dict[str, set[str]] = {}
+            for commit, ids in session.execute(linked):
+                for chunk in ids:
+                    commits_of.setdefault(chunk, set()).add(commit)
+            for batch in _batches(commits_of):
+                query = select(_CHUNKS.c.id, _CHUNKS.c.entries).where(_CHUNKS.c.id.in_(batch))
+                for chunk, entries in session.execute(query):
+                    for entry in entries.values():
+                        if "hash" in entry:
+                            found.setdefault(entry["hash"], set()).update(commits_of[chunk])
+        return found
+
     def file_blob_digests(self) -> set[str]:
         """Every blob hash some snapshot's commit lists (what garbage collection keeps)."""
         linked = select(_COMMITS.c.chunk_ids).where(

@@ -1,6 +1,7 @@
 """Repository over the metadata database: projects and executions — and, through its
-bases, batches (``batch_records``), the event log (``event_log``) and file commits
-(``file_commits``)."""
+bases, batches (``batch_records``), the event log (``event_log``), file commits
+(``file_commits``), the outbox (``outbox``) and the integrity checks' reads
+(``integrity_queries``)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ from wtb_core.storage.database import (
 )
 from wtb_core.storage.event_log import EventLogQueries
 from wtb_core.storage.file_commits import FileCommitQueries
+from wtb_core.storage.integrity_queries import IntegrityQueries
+from wtb_core.storage.outbox import OutboxQueries, close_in
 from wtb_core.storage.sqlite_fast import FastRows
 from wtb_core.storage.state_codec import StateCodec
 from wtb_core.storage.tables import (
@@ -46,6 +49,7 @@ from wtb_core.storage.tables import (
     BatchRecord,
     ExecutionRecord,
     FileSnapshotRecord,
+    OutboxRecord,
     ProjectRecord,
 )
 
@@ -62,7 +66,9 @@ _Row = TypeVar("_Row", ExecutionRecord, BatchCellRecord)
 _JSON_COLUMNS = tuple(c.name for c in _EXECUTIONS.columns if isinstance(c.type, JSON))
 
 
-class MetadataStore(FileCommitQueries, EventLogQueries, BatchQueries):
+class MetadataStore(
+    FileCommitQueries, EventLogQueries, BatchQueries, OutboxQueries, IntegrityQueries
+):
     """Reads and writes WTB's own records. Every method is one short transaction."""
 
     def __init__(self, db: Database, codec: StateCodec | None = None) -> None:
@@ -168,10 +174,14 @@ class MetadataStore(FileCommitQueries, EventLogQueries, BatchQueries):
 
     # -- executions ----------------------------------------------------------------------
 
-    def create_execution(self, row: ExecutionRecord) -> None:
+    def _execution_values(self, row: ExecutionRecord) -> dict[str, Any]:
+        """The columns of a new execution row, states encoded."""
         values = {column.key: getattr(row, column.key) for column in _EXECUTIONS.columns}
         values["time_travel"] = bool(values["time_travel"])
-        values = self._encoded(values, _EXECUTION_STATES)
+        return self._encoded(values, _EXECUTION_STATES)
+
+    def create_execution(self, row: ExecutionRecord) -> None:
+        values = self._execution_values(row)
         if self._fast is not None:
             self._fast.insert(values)
             return
@@ -222,7 +232,7 @@ class MetadataStore(FileCommitQueries, EventLogQueries, BatchQueries):
         """Mark an execution ``running`` by ``owner`` if it is still as the caller read it
         (``seen_status`` / ``seen_owner``): one conditional UPDATE, so of two processes or
         threads resuming it at once exactly one wins. Returns whether this caller won."""
-        table = _EXECUTIONS
+        table, now = _EXECUTIONS, utcnow()
         statement = (
             update(table)
             .where(
@@ -230,7 +240,7 @@ class MetadataStore(FileCommitQueries, EventLogQueries, BatchQueries):
                 table.c.status == seen_status,
                 table.c.owner.is_(None) if seen_owner is None else table.c.owner == seen_owner,
             )
-            .values(status="running", owner=owner, error=None, updated_at=utcnow())
+            .values(status="running", owner=owner, error=None, updated_at=now, heartbeat_at=now)
         )
 
         def write() -> int:
@@ -320,16 +330,28 @@ class MetadataStore(FileCommitQueries, EventLogQueries, BatchQueries):
             return type_coerce(column, JSONB).contains(variants)
         return and_(*(func.json_extract(column, f'$."{k}"') == v for k, v in variants.items()))
 
-    def delete_execution(self, execution_id: str) -> None:
-        """Delete an execution with its audit trail and file-snapshot links."""
+    def delete_execution(
+        self, execution_id: str, closing: int | None = None, closing_state: str = "done"
+    ) -> None:
+        """Delete an execution with its audit trail, file-snapshot links and closed outbox
+        rows; ``closing``: the outbox row to close (as ``closing_state``) in the same
+        transaction — then an execution already gone is no error."""
         with self.db.transaction() as session:
             for table in (FileSnapshotRecord, AuditEventRecord):
                 session.execute(delete(table).where(table.execution_id == execution_id))
+            session.execute(
+                delete(OutboxRecord).where(
+                    OutboxRecord.execution_id == execution_id,
+                    OutboxRecord.state.in_(("done", "compensated")),
+                )
+            )
             result = cast(
                 CursorResult[Any],
                 session.execute(delete(ExecutionRecord).where(ExecutionRecord.id == execution_id)),
             )
-            if result.rowcount == 0:
+            if closing is not None:
+                close_in(session.connection(), closing, closing_state)
+            elif result.rowcount == 0:
                 raise ExecutionNotFoundError(_missing(execution_id))
 
 

@@ -73,6 +73,12 @@ class ExecutionRecord(Base):
     parent_execution_id: Mapped[str | None] = mapped_column(String(64), index=True)
     parent_checkpoint_id: Mapped[str | None] = mapped_column(String(64))
     owner: Mapped[str | None] = mapped_column(String(200))
+    # When the owner of a ``running`` execution last renewed its claim (``sdk.heartbeat``):
+    # how another host tells a live run from one whose process is gone.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # The batch a cell's execution was created for (the row referencing it comes later):
+    # what ``wtb integrity`` finds a killed batch's in-flight cells by.
+    batch_id: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
     workspace: Mapped[str | None] = mapped_column(String(1000))
     duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
@@ -228,3 +234,26 @@ class ApiRunRecord(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_api_runs_thread_id_created_at", "thread_id", "created_at"),)
+
+
+class OutboxRecord(Base):
+    """The intent of an operation that writes more than one store (``wtb_core.integrity``):
+    written in the metadata database before the operation's first write to another store,
+    closed (``done`` or ``compensated``) in the transaction of its last metadata write. A
+    ``pending`` row whose process is gone is finished or compensated by the processor; one
+    that cannot be is ``failed`` after a bounded number of attempts."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    execution_id: Mapped[str] = mapped_column(String(64), index=True)
+    checkpoint_id: Mapped[str | None] = mapped_column(String(64))
+    file_commit: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

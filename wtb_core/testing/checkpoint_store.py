@@ -14,7 +14,7 @@ from langgraph.types import Command, interrupt
 
 from wtb_core.engine.threads import thread_config
 from wtb_core.errors import CheckpointNotFoundError
-from wtb_core.ports import CheckpointStore
+from wtb_core.ports import CheckpointStore, ThreadInventory
 
 
 class _State(TypedDict, total=False):
@@ -130,3 +130,15 @@ class CheckpointStoreContract:
             results = list(pool.map(lambda t: graph.invoke({"n": 0}, thread_config(t)), threads))
         assert all(r["n"] == 3 for r in results)
         assert all(len(_ids(graph, t)) == 5 for t in threads)
+
+    def test_a_thread_inventory_lists_what_the_saver_holds(self, store: CheckpointStore) -> None:
+        """Optional (``ThreadInventory``): what ``wtb integrity`` reads threads with."""
+        if not isinstance(store, ThreadInventory):
+            pytest.skip("this store reads its threads through its saver")
+        graph, thread, other = _graph(store), self.thread(), self.thread()
+        graph.invoke({"n": 0}, thread_config(thread))
+        graph.invoke({"n": 0}, thread_config(other))
+        assert {thread, other} <= store.thread_ids()
+        assert sorted(store.checkpoint_ids(thread)) == _ids(graph, thread)
+        store.delete_thread(thread)
+        assert thread not in store.thread_ids() and store.checkpoint_ids(thread) == set()

@@ -124,11 +124,19 @@ def test_unsafe_snapshots_are_refused_and_change_nothing(
     manifest = {path.format(tmp=tmp_path): entry or good for path, entry in entries.items()}
     checkpoint = checkpoint_after(run.execution_id, "draft")
     bench.stack.metadata.save_file_snapshot(run.execution_id, checkpoint, manifest)
-    before = files.stats(tmp_path)
+    # Every file but the data directory's (whose database records the rollback's intent
+    # in the outbox, closed as compensated when the restore is refused).
+    before = _outside_data(files.stats(tmp_path))
 
     with pytest.raises(WTBError, match=expected):
         bench.rollback(run.execution_id, checkpoint)
-    assert files.stats(tmp_path) == before
+    assert _outside_data(files.stats(tmp_path)) == before
+    [intent] = bench.stack.metadata.operations(("compensated",))
+    assert intent.kind == "rollback" and intent.execution_id == run.execution_id
+
+
+def _outside_data(stats: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    return {path: stat for path, stat in stats.items() if not path.startswith("data/")}
 
 
 def test_a_symbolic_link_above_a_tracked_root_is_refused(bench, workspace, tmp_path):

@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wtb_core import ExecutionStatus
-from wtb_core.plugin import FileTrackingConfig
+from wtb_core.plugin import FileTrackingConfig, cut
 from wtb_filetrack.blobs import BlobStore
 from wtb_filetrack.locations import repository_path
 
 if TYPE_CHECKING:
     from wtb_core import WTBTestBench
+    from wtb_core.plugin import MetadataStore
 
 GRACE_S = 3600.0
 """Unreferenced blobs younger than this are kept while executions run; temporary files
@@ -44,9 +45,14 @@ class GcReport:
 
 def repositories(bench: WTBTestBench) -> list[Path]:
     """The default repository and every one a registered project configures."""
-    data_dir = bench.config.data_dir.resolve()
+    return repository_paths(bench.config.data_dir, bench.stack.metadata)
+
+
+def repository_paths(data_dir: Path, metadata: MetadataStore) -> list[Path]:
+    """The default repository under ``data_dir`` and every one a stored project configures."""
+    data_dir = data_dir.resolve()
     found = {repository_path(data_dir, FileTrackingConfig())}
-    for row in bench.stack.metadata.list_projects():
+    for row in metadata.list_projects():
         config = FileTrackingConfig.model_validate(row.settings.get("file_tracking", {}))
         found.add(repository_path(data_dir, config))
     return sorted(found)
@@ -61,6 +67,7 @@ def collect_garbage(bench: WTBTestBench) -> GcReport:
     now = time.time()
     grace_start = datetime.fromtimestamp(now - GRACE_S, UTC) if running else None
     commits_deleted = metadata.delete_unreferenced_file_commits(used_before=grace_start)
+    cut("gc.after_commits")  # a cut here leaves unreferenced blobs: the next collection frees them
     referenced = metadata.file_blob_digests()
     deleted = freed = kept = recent = 0
     stores = [BlobStore(path) for path in repositories(bench)]

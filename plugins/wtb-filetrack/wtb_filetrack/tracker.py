@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from wtb_core import FileSnapshot, StackConfig, WTBError
-from wtb_core.plugin import FileTrackingConfig, MetadataStore, TrackedExecution
-from wtb_filetrack import records, workspaces
+from wtb_core.plugin import FileStorageCheck, FileTrackingConfig, MetadataStore, TrackedExecution
+from wtb_filetrack import integrity, records, workspaces
 from wtb_filetrack.blobs import BlobStore
 from wtb_filetrack.locations import repository_path, workspaces_path
 from wtb_filetrack.manifest import digest_of, to_snapshot
@@ -150,6 +150,13 @@ class CasFileTracker:
             with tree.lock:
                 tree.close()
         workspaces.discard(workspace.resolve(), roots)
+
+    # -- integrity -----------------------------------------------------------------------
+
+    def check_storage(self, deep: bool = False, sample: int = 64) -> FileStorageCheck:
+        """Every blob linked commits list is stored (``sample`` hashed, all with ``deep``);
+        blobs no commit lists are reported for ``wtb gc``."""
+        return integrity.check_storage(self.data_dir, self.metadata, deep, sample)
 
     def close(self) -> None:
         with self._lock:

@@ -127,6 +127,21 @@ class PostgresCheckpointStore:
     def delete_thread(self, thread_id: str) -> None:
         self._saver.delete_thread(thread_id)
 
+    def thread_ids(self) -> set[str]:
+        """Every thread holding a checkpoint (``ThreadInventory``)."""
+        with self.pool.connection() as conn, conn.cursor() as cur:
+            rows = cur.execute("SELECT DISTINCT thread_id FROM checkpoints").fetchall()
+        return {str(row["thread_id"]) for row in rows}
+
+    def checkpoint_ids(self, thread_id: str) -> set[str]:
+        """The thread's root-namespace checkpoint ids (``ThreadInventory``)."""
+        with self.pool.connection() as conn, conn.cursor() as cur:
+            rows = cur.execute(
+                "SELECT checkpoint_id FROM checkpoints WHERE thread_id = %s AND checkpoint_ns = ''",
+                (thread_id,),
+            ).fetchall()
+        return {str(row["checkpoint_id"]) for row in rows}
+
     def close(self) -> None:
         self.pool.close()
 
