@@ -9,17 +9,17 @@
 * ``executions.batch_id`` — the batch a cell's execution was created for, so the cells a
   killed batch left without rows can be found.
 
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-12-09
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-02
 """
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
