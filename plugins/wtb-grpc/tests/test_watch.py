@@ -160,7 +160,7 @@ def test_a_cancelled_stream_frees_the_server(server: ThreadedGrpcServer, client:
     for _ in range(3):
         _open_and_cancel(server, client, r.execution_id)
         _settled(server, threads)
-    assert _working() == threads
+    assert _working() <= threads  # a thread of an earlier test may end meanwhile
 
 
 @pytest.mark.parametrize(
