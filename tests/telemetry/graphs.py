@@ -76,3 +76,20 @@ def broken() -> StateGraph:
     graph.add_edge(START, "explode")
     graph.add_edge("explode", END)
     return graph
+
+
+def with_subgraph() -> StateGraph:
+    """start -> plan -> sub (a compiled subgraph added as a node: inner -> inner2) -> END."""
+    inner = StateGraph(State)
+    inner.add_node("inner", plan)
+    inner.add_node("inner2", plan)
+    inner.add_edge(START, "inner")
+    inner.add_edge("inner", "inner2")
+    inner.add_edge("inner2", END)
+    builder = StateGraph(State)
+    builder.add_node("plan", plan)
+    builder.add_node("sub", inner.compile())
+    builder.add_edge(START, "plan")
+    builder.add_edge("plan", "sub")
+    builder.add_edge("sub", END)
+    return builder

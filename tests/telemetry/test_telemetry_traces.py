@@ -136,3 +136,19 @@ def test_tracing_off_opens_no_span(data_dir, spans):
         project = register(bench, graphs.broken, "broken")
         bench.run(project, {})
     assert spans.get_finished_spans() == ()
+
+
+def test_a_subgraph_node_is_one_node_span_and_its_inner_nodes_none(bench, spans):
+    """A compiled subgraph added as a node has no callable to observe: its span comes
+    from LangGraph's callbacks, next to the function nodes' own."""
+    result = bench.run(register(bench, graphs.with_subgraph, "nested"), {"count": 0})
+    assert result.status is ExecutionStatus.COMPLETED and result.state["count"] == 3
+    finished = spans.get_finished_spans()
+    (root,) = _by_name(finished, "invoke_workflow nested")
+    nodes = sorted((s for s in finished if s.name.startswith("node ")), key=lambda s: s.start_time)
+    assert [s.name for s in nodes] == ["node plan", "node sub"]
+    for span in nodes:
+        assert span.parent.span_id == root.context.span_id
+        assert span.attributes["wtb.status"] == "completed"
+        assert span.attributes["wtb.checkpoint_id"]
+    assert [s.attributes["wtb.step"] for s in nodes] == [1, 2]

@@ -29,6 +29,7 @@ from wtb_core.domain.models import ExecutionStatus
 from wtb_core.engine.async_graphs import is_async_graph, run_coroutine
 from wtb_core.engine.attempts import report_attempts
 from wtb_core.engine.history import head_snapshot, pending_interrupts, user_nodes
+from wtb_core.engine.observed import observing
 from wtb_core.engine.runs import RunOutcome, RunRequest
 from wtb_core.engine.serialization import describe_failure, is_serialisation_error
 from wtb_core.engine.threads import thread_config
@@ -235,7 +236,8 @@ class ExecutionDriver:
         }
         loop = _Loop(self, request, control)
         try:
-            with report_attempts(loop.attempt_failed):
+            observer = control.telemetry.observer if control.telemetry is not None else None
+            with report_attempts(loop.attempt_failed), observing(observer):
                 if is_async_graph(request.graph):
                     run_coroutine(
                         loop.consume(request.graph.astream(graph_input, config, **options))

@@ -23,6 +23,7 @@ from langgraph.graph.state import CompiledStateGraph
 from wtb_core.engine.async_graphs import has_async_nodes
 from wtb_core.engine.async_saver import AsyncSaver
 from wtb_core.engine.attempts import reporting_attempts
+from wtb_core.engine.observed import observed
 from wtb_core.errors import ProjectError
 from wtb_core.serde import allow_graph_types
 
@@ -87,7 +88,8 @@ def build_graph(
     ``StateGraph.add_node`` takes) swapped in.
 
     ``wrap(node, func)`` sees every node's callable (the variant's for swapped nodes) and
-    returns what LangGraph should run instead, or ``func`` itself to keep it. Callables of
+    returns what LangGraph should run instead, or ``func`` itself to keep it. Every
+    callable tells its calls to the drive's observer (``engine.observed``); callables of
     nodes with a ``RetryPolicy`` report each failed attempt (``engine.attempts``). A graph
     with an ``async def`` node is compiled over ``AsyncSaver(checkpointer)``. The types the
     graph's schemas name join the checkpointer's strict allow-list (``wtb_core.serde``).
@@ -96,8 +98,10 @@ def build_graph(
     for node, spec in list(builder.nodes.items()):
         func = replacements.get(node) or _callable_of(spec.runnable)
         wrapped = wrap(node, func) if wrap is not None and func is not None else func
-        if spec.retry_policy and callable(wrapped) and not isinstance(wrapped, Runnable):
-            wrapped = reporting_attempts(node, wrapped)
+        if callable(wrapped) and not isinstance(wrapped, Runnable):
+            if spec.retry_policy:
+                wrapped = reporting_attempts(node, wrapped)
+            wrapped = observed(node, wrapped)
         if node in replacements or wrapped is not func:
             swap_node(builder, node, wrapped)
     allow_graph_types(checkpointer, builder)

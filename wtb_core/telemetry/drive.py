@@ -2,8 +2,9 @@
 
 ``DriveTelemetry(request)`` is a context manager around the drive: it opens the execution
 span (``tracing.execution_span``) and makes it current, sets the variants metrics label
-nodes by (``scope.driving``) and, while the span records, hands LangGraph a ``NodeSpans``
-callback handler (``callbacks``). Every method swallows and logs its own failures:
+nodes by (``scope.driving``) and, while the span records, has a ``NodeSpans`` observe the
+graph's nodes (``observer``; for Runnable nodes also a LangChain callback handler,
+``callbacks``). Every method swallows and logs its own failures:
 telemetry never breaks a run.
 """
 
@@ -19,6 +20,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span
 
+from wtb_core.engine.observed import unobserved_nodes
 from wtb_core.engine.runs import RunOutcome, RunRequest
 from wtb_core.telemetry import metrics, scope, tracing
 from wtb_core.telemetry.nodes import NodeSpans
@@ -61,6 +63,7 @@ class DriveTelemetry:
                     request.execution_id,
                     request.variants,
                     request.workflow_variant,
+                    unobserved_nodes(request.graph),
                 )
         return self
 
@@ -85,9 +88,15 @@ class DriveTelemetry:
             self._scope.__exit__(kind, error, traceback)
 
     def callbacks(self, config: RunnableConfig) -> None:
-        """Add the node-span handler to a drive's LangGraph ``config``."""
-        if self.nodes is not None:
+        """Add the node-span handler to a drive's LangGraph ``config`` when the graph has
+        Runnable nodes (function nodes tell ``observer`` themselves, at less cost)."""
+        if self.nodes is not None and self.nodes.unobserved:
             config["callbacks"] = [self.nodes]
+
+    @property
+    def observer(self) -> NodeSpans | None:
+        """What the graph's function nodes tell of their calls (``engine.observed``)."""
+        return self.nodes
 
     def checkpoint(self, checkpoint_id: str) -> None:
         if self.nodes is not None:

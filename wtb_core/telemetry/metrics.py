@@ -101,6 +101,16 @@ class WTBMetrics:
         self._projects: set[str] = set()
         self._open: OrderedDict[str, datetime] = OrderedDict()
         self._lock = threading.Lock()
+        # Label children by family and labels: prometheus-client's ``labels()`` costs tens
+        # of microseconds a call, and every node event needs two.
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+    def _child(self, family: Any, *labels: str) -> Any:
+        key = (id(family), labels)
+        child = self._children.get(key)
+        if child is None:  # two threads may both look it up: labels() gives them one child
+            child = self._children[key] = family.labels(*labels)
+        return child
 
     # -- children known in advance --------------------------------------------------------
 
@@ -143,30 +153,32 @@ class WTBMetrics:
                 while len(self._open) > _OPEN_LIMIT:
                     self._open.popitem(last=False)
         elif type_ in _TERMINAL:
-            self.executions.labels(project, _TERMINAL[type_]).inc()
+            self._child(self.executions, project, _TERMINAL[type_]).inc()
             with self._lock:
                 started = self._open.pop(execution_id, None)
             if started is not None:
                 seconds = (timestamp - started).total_seconds()
-                self.execution_duration.labels(project).observe(max(seconds, 0.0))
+                self._child(self.execution_duration, project).observe(max(seconds, 0.0))
         elif type_ is EventType.CHECKPOINT_CREATED:
-            self.checkpoints.labels(project).inc()
+            self._child(self.checkpoints, project).inc()
         elif node is not None and type_ in (
             EventType.NODE_STARTED,
             EventType.NODE_COMPLETED,
             EventType.NODE_FAILED,
         ):
             variant = variant_of(node, variants, workflow_variant)
-            failures = self.node_failures.labels(project, node, variant)  # exists from the start
+            failures = self._child(
+                self.node_failures, project, node, variant
+            )  # exists from the start
             if type_ is EventType.NODE_FAILED:
                 failures.inc()
             duration = data.get("duration_ms")
             if type_ is not EventType.NODE_STARTED and isinstance(duration, int | float):
-                self.node_duration.labels(project, node, variant).observe(duration / 1000)
+                self._child(self.node_duration, project, node, variant).observe(duration / 1000)
         elif type_ is EventType.BATCH_PROGRESS:
             combination, status = data.get("combination"), data.get("status")
             if isinstance(combination, str) and isinstance(status, str):
-                self.batch_cells.labels(project, combination, status).inc()
+                self._child(self.batch_cells, project, combination, status).inc()
 
 
 _active: WTBMetrics | None = None
