@@ -113,7 +113,7 @@ def _evaluate(
     if not use_ci:
         checked, basis = found.value, "value"
     elif latency_percentile(gate.metric) is not None:
-        checked, basis = found.value, "value (a percentile has no interval)"
+        checked, basis = found.value, "value (a percentile)"
     elif found.ci is None:
         problem = (
             f"{gate.metric} is over one case, so it has no interval for --wtb-gate-ci; add "
@@ -126,5 +126,5 @@ def _evaluate(
         checked, basis = found.ci[1], f"upper {pct} bound"
     if gate.holds(checked):
         return GateResult(gate, found, checked, basis, True)
-    problem = f"{gate.metric} {basis} {checked:.4g} is not {gate.op} {gate.threshold:g}"
+    problem = f"{gate.metric} is {checked:.4g} ({basis}), not {gate.op} {gate.threshold:g}"
     return GateResult(gate, found, checked, basis, False, problem)

@@ -288,4 +288,5 @@ def pytest_terminal_summary(
 
     writer = config.get_terminal_writer()
     terminalreporter.write_sep("=", "wtb")
-    terminalreporter.write(render(state.report, writer.fullwidth, writer.hasmarkup))
+    verbose = config.get_verbosity() > 0
+    terminalreporter.write(render(state.report, writer.fullwidth, writer.hasmarkup, verbose))

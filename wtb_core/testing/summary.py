@@ -52,9 +52,9 @@ class SessionReport:
         return status
 
 
-def render(report: SessionReport, width: int, markup: bool) -> str:
-    """The summary: the gates table, the baseline table, then one line per failing gate and
-    regression and one for the baseline written."""
+def render(report: SessionReport, width: int, markup: bool, verbose: bool) -> str:
+    """The summary: the gates table, the baseline comparison, then one line per failing
+    gate and regression and one for the baseline written."""
     console = Console(
         file=io.StringIO(),
         width=width,
@@ -65,7 +65,8 @@ def render(report: SessionReport, width: int, markup: bool) -> str:
     if report.gates:
         console.print(_gates_table(report.gates))
     if report.changes is not None:
-        console.print(_baseline_table(report))
+        for part in _baseline_lines(report, verbose):
+            console.print(part)
     for result in report.failing_gates:
         kind = "ERROR" if result.unmeasured else "FAILED"
         problem = escape(result.problem or "")
@@ -81,50 +82,66 @@ def render(report: SessionReport, width: int, markup: bool) -> str:
 
 def _gates_table(results: list[GateResult]) -> Table:
     table = Table(title="WTB gates (every batch and marked test of the session)")
-    for name in ("gate", "value", "interval", "over", "checked", "result"):
-        table.add_column(name, justify="left" if name in ("gate", "checked") else "right")
+    longest = max(len(result.gate.text) for result in results)
+    table.add_column("gate", no_wrap=True, min_width=longest)
+    for name in ("value", "interval", "over"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("held to")
+    table.add_column("result", no_wrap=True)
     for result in results:
         found = result.measure
-        checked = _MISSING if result.checked is None else f"{result.checked:.4g} ({result.basis})"
+        if result.passed:
+            verdict = "[green]passed[/]"
+        else:
+            verdict = "[red]not measured[/]" if result.unmeasured else "[red]FAILED[/]"
         table.add_row(
             escape(result.gate.text),
             _MISSING if found is None else f"{found.value:.4g}",
             _interval(found.ci if found else None),
             _MISSING if found is None else f"{found.n} {found.unit}",
-            escape(checked),
-            "[green]passed[/]" if result.passed else "[red]FAILED[/]",
+            escape(result.basis),
+            verdict,
         )
     return table
 
 
-def _baseline_table(report: SessionReport) -> Table:
+def _baseline_lines(report: SessionReport, verbose: bool) -> list[Table | str]:
+    """The baseline comparison: a table of the regressions and of what could not be
+    tested (of every metric compared with ``verbose``), then a line of counts."""
     changes = report.changes or []
-    caption = []
-    if report.new_tests:
-        caption.append(f"{len(report.new_tests)} tests are not in the baseline")
-    if not changes:
-        caption.append("no test of this session has a metric the baseline has")
-    table = Table(
-        title=escape(f"WTB baseline {report.baseline} (this session − baseline)"),
-        caption="; ".join(caption) or None,
+    shown = [c for c in changes if verbose or c.regressed or c.note]
+    tests = len({change.test for change in changes})
+    counts = (
+        f"baseline {report.baseline}: {len(changes)} metrics of {tests} tests compared, "
+        f"{len(report.regressions)} regressed"
     )
-    text = ("test", "metric", "test used")
-    for name in (*text, "baseline", "now", "delta", "CI", "p", "result"):
-        table.add_column(name, justify="left" if name in text else "right")
-    for change in changes:
+    if report.new_tests:
+        counts += f"; {len(report.new_tests)} tests are not in the baseline"
+    if len(shown) < len(changes):
+        counts += " (-v lists every metric compared)"
+    if not shown:
+        return [escape(counts)]
+    table = Table(title=escape(f"WTB baseline {report.baseline}: this session − baseline"))
+    table.add_column("test", overflow="fold")
+    table.add_column("metric", overflow="fold")
+    table.add_column("compared", no_wrap=True)
+    for name in ("baseline", "now", "delta", "CI", "p"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("result")
+    for change in shown:
         verdict = "[red]REGRESSED[/]" if change.regressed else escape(change.note or "ok")
         table.add_row(
             escape(change.test),
             escape(change.metric),
             change.method,
-            f"{change.baseline_mean:.4g}",
-            f"{change.mean:.4g}",
-            f"{change.delta:+.4g}",
+            f"{change.baseline_mean:.3g}",
+            f"{change.mean:.3g}",
+            f"{change.delta:+.3g}",
             _interval(change.ci, signed=True),
             _MISSING if change.p_value is None else f"{change.p_value:.3g}",
             verdict,
         )
-    return table
+    return [table, escape(counts)]
 
 
 def _regression(change: MetricChange) -> str:
@@ -141,5 +158,5 @@ def _regression(change: MetricChange) -> str:
 def _interval(ci: Interval | None, signed: bool = False) -> str:
     if ci is None:
         return _MISSING
-    spec = "+.4g" if signed else ".4g"
+    spec = "+.3g" if signed else ".3g"
     return escape(f"[{ci[0]:{spec}}, {ci[1]:{spec}}]")
