@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-PLUGINFLOW = '''
+PLUGINFLOW = """
 import os
 from typing import TypedDict
 
@@ -69,7 +69,7 @@ CASES = [
     TestCase(inputs={"query": f"q{i}"}, expected={"answer": f"about q{i} [d1]"})
     for i in range(8)
 ]
-'''
+"""
 
 
 @pytest.fixture

@@ -76,13 +76,16 @@ def test_a_failing_repetition_fails_the_test_naming_the_execution_and_how_to_ins
     result.assert_outcomes(failed=1)
     output = result.stdout.str()
     assert "wtb_run: 1 of 3 runs of project 'qa' failed" in output
-    match = re.search(r"run 2 of 3: execution (\w+) failed: ValueError: cannot answer 'flaky'", output)
+    match = re.search(
+        r"run 2 of 3: execution (\w+) failed: ValueError: cannot answer 'flaky'", output
+    )
     assert match, output
     execution = match.group(1)
     data_dir = re.search(r"wtb --data-dir (\S+) audit " + execution, output)
     assert data_dir, output
     assert "its checkpoints were kept in memory: run the test again with " in output
-    assert f"WTB_CHECKPOINT_STORE=sqlite, then wtb --data-dir {data_dir.group(1)} checkpoints {execution}" in output
+    then = f"then wtb --data-dir {data_dir.group(1)} checkpoints {execution}"
+    assert f"WTB_CHECKPOINT_STORE=sqlite, {then}" in output
 
 
 def test_with_sqlite_checkpoints_the_hint_lists_the_failed_runs_checkpoints(
@@ -108,7 +111,9 @@ def test_with_sqlite_checkpoints_the_hint_lists_the_failed_runs_checkpoints(
     hint = re.search(r"inspect it: wtb --data-dir (\S+) checkpoints (\w+)\n", output)
     assert hint, output
     assert "kept in memory" not in output
-    listed = CliRunner().invoke(build_app(), ["--data-dir", hint.group(1), "checkpoints", hint.group(2)])
+    listed = CliRunner().invoke(
+        build_app(), ["--data-dir", hint.group(1), "checkpoints", hint.group(2)]
+    )
     assert listed.exit_code == 0, listed.output
     assert "answer" in listed.output  # the checkpoint after the node that ran before "check"
 
@@ -170,7 +175,7 @@ def test_projects_are_named_by_reference_or_by_a_name_wtb_projects_registered(wt
 
         def test_a_batch_on_the_bench(wtb_bench):
             from pluginflow import CASES
-            batch = wtb_bench.run_batch_test(project="qa", variant_matrix=[{}], test_cases=CASES[:2])
+            batch = wtb_bench.run_batch_test("qa", variant_matrix=[{}], test_cases=CASES[:2])
             assert len(batch.results) == 2
         """
     )
@@ -231,7 +236,10 @@ def test_wtb_bench_is_a_fresh_bench_per_test_with_memory_checkpoints_closed_afte
         """
     )
     run(wtb_pytester).assert_outcomes(passed=2)
-    assert [path.rsplit("/", 2)[-2:] for path in closed] == [["test_one0", "wtb"], ["test_two0", "wtb"]]
+    assert [path.rsplit("/", 2)[-2:] for path in closed] == [
+        ["test_one0", "wtb"],
+        ["test_two0", "wtb"],
+    ]
 
 
 def test_a_configured_checkpoint_store_is_used(wtb_pytester, monkeypatch):

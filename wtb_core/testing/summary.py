@@ -116,7 +116,7 @@ def _baseline_lines(report: SessionReport, verbose: bool) -> list[Table | str]:
         f"{len(report.regressions)} regressed"
     )
     if report.new_tests:
-        counts += f"; {len(report.new_tests)} tests are not in the baseline"
+        counts += f"; tests not in the baseline: {len(report.new_tests)}"
     if len(shown) < len(changes):
         counts += " (-v lists every metric compared)"
     if not shown:
