@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from typer.testing import CliRunner
 
 from tests.pytest_plugin.conftest import junit_properties, run
 from wtb_core import WTBTestBench
+from wtb_core.cli.app import build_app
 
 
 def test_a_marked_test_runs_its_repetitions_and_reports_their_metrics(wtb_pytester):
@@ -61,7 +63,7 @@ def test_the_marker_scores_each_run_with_its_evaluators(wtb_pytester):
 
 
 def test_a_failing_repetition_fails_the_test_naming_the_execution_and_how_to_inspect_it(
-    wtb_pytester,
+    wtb_pytester, monkeypatch
 ):
     wtb_pytester.makepyfile(
         test_flaky="""
@@ -81,20 +83,25 @@ def test_a_failing_repetition_fails_the_test_naming_the_execution_and_how_to_ins
     )
     assert match, output
     execution = match.group(1)
-    data_dir = re.search(r"wtb --data-dir (\S+) audit " + execution, output)
-    assert data_dir, output
-    assert "its checkpoints were kept in memory: run the test again with " in output
-    then = f"then wtb --data-dir {data_dir.group(1)} checkpoints {execution}"
+    audit = re.search(
+        r"inspect its audit trail: WTB_CHECKPOINT_STORE=memory wtb --data-dir (\S+) audit "
+        + execution,
+        output,
+    )
+    assert audit, output
+    data_dir = audit.group(1)
+    assert "its checkpoints were kept in memory: to list them, run the test again with " in output
+    then = f"then wtb --data-dir {data_dir} checkpoints {execution}"
     assert f"WTB_CHECKPOINT_STORE=sqlite, {then}" in output
+    monkeypatch.setenv("WTB_CHECKPOINT_STORE", "memory")  # the command the hint gives works
+    trail = CliRunner().invoke(build_app(), ["--data-dir", data_dir, "audit", execution])
+    assert trail.exit_code == 0, trail.output
+    assert "node_failed" in trail.output and "cannot answer 'flaky'" in trail.output
 
 
 def test_with_sqlite_checkpoints_the_hint_lists_the_failed_runs_checkpoints(
     wtb_pytester, monkeypatch
 ):
-    from typer.testing import CliRunner
-
-    from wtb_core.cli.app import build_app
-
     monkeypatch.setenv("WTB_CHECKPOINT_STORE", "sqlite")
     wtb_pytester.makepyfile(
         test_boom="""
@@ -142,7 +149,9 @@ def test_expect_failures_show_the_key_the_state_and_the_execution(wtb_pytester):
                          "does not contain it", output), output  # fmt: skip
     assert "state['answer'] = 'about hi [d1]'" in output
     assert "state: {'query': 'hi', 'answer': 'about hi [d1]'}" in output
-    assert re.search(r"inspect it: wtb --data-dir \S+ audit \w+", output)
+    assert re.search(
+        r"inspect its audit trail: WTB_CHECKPOINT_STORE=memory wtb --data-dir \S+ audit \w+", output
+    )
     assert "expected state['sources'] == []" in output
     assert "the state has no key 'sources' (its keys: query, answer)" in output
 

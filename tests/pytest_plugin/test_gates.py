@@ -88,6 +88,26 @@ def test_with_gate_ci_a_latency_percentile_is_held_by_its_value(wtb_pytester):
     assert "value (a percentile)" in result.stdout.str()
 
 
+def test_with_gate_ci_a_metric_of_one_case_fails_its_gate(wtb_pytester):
+    wtb_pytester.makepyfile(
+        test_one="""
+        import pytest
+        from pluginflow import quality
+
+        @pytest.mark.wtb(project="pluginflow:project", repetitions=2, evaluators=[quality])
+        def test_one(wtb_run):
+            wtb_run({"query": "q1"})  # quality 0.7: one case, not at a bound
+        """
+    )
+    assert run(wtb_pytester, "--wtb-gate", "quality>=0.5").ret == 0
+    result = run(wtb_pytester, "--wtb-gate", "quality>=0.5", "--wtb-gate-ci")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert (
+        "FAILED gate quality>=0.5: quality is over one case, so it has no interval for "
+        "--wtb-gate-ci; add cases, or gate on the value without --wtb-gate-ci"
+    ) in result.stdout.str()
+
+
 def test_a_gate_on_a_metric_nothing_measured_is_a_usage_error_listing_what_was(wtb_pytester):
     wtb_pytester.makepyfile(test_session=SESSION)
     result = run(wtb_pytester, "--wtb-gate", "exact_mach>=0.8")

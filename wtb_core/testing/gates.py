@@ -3,7 +3,8 @@ session on the aggregate of every batch and marked test (``measures``).
 
 With ``use_ci`` a gate holds the interval's bound, not the point estimate: the lower bound
 for ``>=`` / ``>``, the upper bound for ``<=`` / ``<``. A metric without an interval (one
-case) fails such a gate; a latency percentile, which never has one, is held by its value.
+case not scored 0 or 1) fails such a gate; a latency percentile, which never has one, is
+held by its value.
 """
 
 from __future__ import annotations

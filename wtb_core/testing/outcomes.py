@@ -25,9 +25,10 @@ class Inspection:
         if self.checkpoints_kept:
             return f"inspect it: wtb {where} checkpoints {execution_id}"
         return (
-            f"inspect it: wtb {where} audit {execution_id}; its checkpoints were kept in "
-            f"memory: run the test again with WTB_CHECKPOINT_STORE=sqlite, then "
-            f"wtb {where} checkpoints {execution_id}"
+            f"inspect its audit trail: WTB_CHECKPOINT_STORE=memory wtb {where} audit "
+            f"{execution_id}; its checkpoints were kept in memory: to list them, run the test "
+            f"again with WTB_CHECKPOINT_STORE=sqlite, then wtb {where} checkpoints "
+            f"{execution_id}"
         )
 
 
