@@ -13,6 +13,8 @@ from wtb_core import WorkflowProject, WTBTestBench
 
 SAMPLE = Path(__file__).parent / "sample_plugin"  # a real plugin, never installed
 
+pytest_plugins = ["pytester"]  # tests/pytest_plugin runs WTB's pytest plugin in pytester
+
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch, tmp_path):

@@ -43,7 +43,7 @@ from pydantic import BaseModel, Field
 from rich.console import Group
 from rich.table import Table
 
-from wtb_core.batch import reports
+from wtb_core.batch import regression, reports
 from wtb_core.batch.models import BatchRow, is_measurement
 from wtb_core.batch.scoring import combination_index
 from wtb_core.batch.stats import (
@@ -161,6 +161,24 @@ class Comparison(BaseModel):
         """One message per combination whose metric mean (or ``success_rate``/``pass_rate``) is
         below its minimum, or per threshold naming a metric this batch does not have."""
         return reports.fails_under(self, thresholds)
+
+    def assert_no_regression(
+        self,
+        metric: str,
+        baseline: str | Mapping[str, str] | None = None,
+        alpha: float = 0.05,
+        min_effect: float = 0.0,
+    ) -> None:
+        """``AssertionError`` naming every combination the paired test finds significantly
+        worse than the baseline on ``metric`` (an evaluator's metric or ``pass_rate``):
+        p < ``alpha`` and a mean delta below ``-min_effect`` (above ``+min_effect`` for a
+        measurement, ``latency*`` / ``*_ms``); the message gives the delta, its CI and p.
+        ``baseline`` is the label of the combination this comparison was computed against
+        (``"default"``, ``"retriever=bm25"``) or its matrix entry; ``None`` means that one.
+        ``ConfigurationError`` when there is nothing to test (``regression.regressions``)."""
+        found = regression.regressions(self, metric, baseline, alpha, min_effect)
+        if found:
+            raise AssertionError("\n".join(found))
 
     def __rich__(self) -> Group:
         return Group(*self.rich_table())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
@@ -102,9 +103,17 @@ class BatchRow(BaseModel):
         """A cell passes when it completed and every score is truthy (≥ 0.5 for floats in
         [0, 1]); metrics named ``latency*`` or ``*_ms`` are measurements, not pass/fail.
         Worked out once per row: a row is a value, not changed after it is made."""
-        if self.status is not ExecutionStatus.COMPLETED or self.score_errors:
-            return False
-        return all(v >= 0.5 for k, v in self.scores.items() if not is_measurement(k))
+        return passes(self.status, self.scores, self.score_errors)
+
+
+def passes(
+    status: ExecutionStatus, scores: Mapping[str, float], score_errors: Mapping[str, str]
+) -> bool:
+    """Whether a run passes: it completed, no evaluator failed, and every score that judges
+    (not a measurement) is at least 0.5."""
+    if status is not ExecutionStatus.COMPLETED or score_errors:
+        return False
+    return all(v >= 0.5 for k, v in scores.items() if not is_measurement(k))
 
 
 def non_finite_error(value: float) -> str:
