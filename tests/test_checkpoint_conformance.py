@@ -29,6 +29,7 @@ from wtb_core.config import StackConfig
 from wtb_core.engine.async_saver import AsyncSaver
 from wtb_core.engine.threads import thread_config
 from wtb_core.ports import CheckpointStore
+from wtb_core.telemetry.saver import TimedSaver
 
 # Optional capabilities LangGraph's own saver lacks (its sync method is BaseCheckpointSaver's,
 # which raises NotImplementedError), so the suite is told to skip them. Every other
@@ -45,8 +46,12 @@ MISSING_IN_LANGGRAPH = {
 }
 
 
-def run_conformance(open_store: Callable[[], CheckpointStore], skips: dict[str, str]) -> None:
-    """Run every capability's checks on ``AsyncSaver(store.saver)``, a fresh store each.
+def run_conformance(
+    open_store: Callable[[], CheckpointStore], skips: dict[str, str], timed: bool = False
+) -> None:
+    """Run every capability's checks on ``AsyncSaver(store.saver)`` — with ``timed``, on
+    ``AsyncSaver(TimedSaver(store.saver))``, what a bench with metrics on compiles async
+    graphs over — a fresh store each.
 
     Fails on any failed check, and when the capabilities that did not run are not exactly
     ``skips`` (capability → reason).
@@ -56,7 +61,8 @@ def run_conformance(open_store: Callable[[], CheckpointStore], skips: dict[str, 
     async def checkpointer():
         store = open_store()
         try:
-            yield AsyncSaver(store.saver)
+            saver = TimedSaver(store.saver, store.name) if timed else store.saver
+            yield AsyncSaver(saver)
         finally:
             store.close()
 
@@ -92,9 +98,10 @@ def _opener(name: str, tmp_path) -> Callable[[], CheckpointStore]:
     return lambda: SqliteCheckpointStore(StackConfig(data_dir=tmp_path / uuid.uuid4().hex))
 
 
+@pytest.mark.parametrize("timed", [False, True], ids=["plain", "timed"])
 @pytest.mark.parametrize("name", sorted(SAVER_TYPES))
-def test_conformance(name, tmp_path):
-    run_conformance(_opener(name, tmp_path), MISSING_IN_LANGGRAPH[SAVER_TYPES[name]])
+def test_conformance(name, timed, tmp_path):
+    run_conformance(_opener(name, tmp_path), MISSING_IN_LANGGRAPH[SAVER_TYPES[name]], timed)
 
 
 @pytest.mark.parametrize(

@@ -32,6 +32,7 @@ NAMES = (
     "wtb_batch_cells_total",
     "wtb_batch_cells_in_flight",
     "wtb_file_snapshot_seconds",
+    "wtb_checkpoint_write_seconds",
 )
 
 
@@ -95,12 +96,30 @@ def test_batch_metrics_equal_the_batch_rows(bench, registry, runner):
     assert value(registry, "wtb_batch_cells_in_flight") == 0
 
 
+@pytest.mark.parametrize("store", ["sqlite", "memory"])
+def test_the_stores_writes_are_timed_one_put_per_checkpoint(registry, data_dir, store):
+    config = StackConfig(data_dir=data_dir, checkpoint_store=store)
+    with WTBTestBench(config=config, load_entrypoints=False) as bench:
+        puts = {"store": store, "operation": "put"}
+        writes = {"store": store, "operation": "put_writes"}
+        assert registry.get_sample_value("wtb_checkpoint_write_seconds_count", puts) == 0
+        project = register(bench, workflows.linear, "linear")
+        result = bench.run(project, {"query": "q"})
+        stored = len(bench.get_checkpoints(result.execution_id))
+        assert value(registry, "wtb_checkpoint_write_seconds_count", **puts) == stored
+        assert value(registry, "wtb_checkpoint_write_seconds_count", **writes) >= stored - 1
+        assert value(registry, "wtb_checkpoint_write_seconds_sum", **puts) > 0
+
+
 def test_metrics_off_counts_nothing(data_dir, registry):
     config = StackConfig(data_dir=data_dir, metrics=False)
     with WTBTestBench(config=config, load_entrypoints=False) as bench:
         project = register(bench, graphs.broken, "broken")
         bench.run(project, {})
     assert value(registry, "wtb_executions_total", project="broken", status="failed") == 0
+    assert (
+        value(registry, "wtb_checkpoint_write_seconds_count", store="sqlite", operation="put") == 0
+    )
 
 
 def test_get_metrics_serves_the_prometheus_page(bench, registry):

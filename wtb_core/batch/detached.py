@@ -37,6 +37,7 @@ from wtb_core.project import WorkflowProject
 from wtb_core.registry import PluginRegistry
 from wtb_core.storage.database import utcnow
 from wtb_core.storage.tables import ExecutionRecord
+from wtb_core.telemetry.saver import timed
 
 
 class DetachedExecutor:
@@ -53,7 +54,8 @@ class DetachedExecutor:
         self.registry = PluginRegistry(plugins, load_entrypoints=load_entrypoints)
         self.store = self.registry.checkpoint_store(config.checkpoint_store, config)
         provider = self.registry.environment_provider(config.environment_provider, config)
-        self.graphs = GraphCache(self.store.saver, wrap or environment_wrapper(provider))
+        saver = timed(self.store.saver, config.checkpoint_store, config.metrics)
+        self.graphs = GraphCache(saver, wrap or environment_wrapper(provider))
         self._events: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._lock = threading.Lock()
         self._driver = ExecutionDriver(

@@ -8,32 +8,27 @@ WTB's savers are sync (``SqliteSaver`` has no async methods; ``PooledPostgresSav
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
-    BaseCheckpointSaver,
     ChannelVersions,
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
     DeltaChannelHistory,
 )
-from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from wtb_core.engine.threads import put_tuple
+from wtb_core.engine.delegating_saver import DelegatingSaver
 
 
-class AsyncSaver(BaseCheckpointSaver[Any]):
+class AsyncSaver(DelegatingSaver):
     """A ``BaseCheckpointSaver`` whose async methods run the wrapped saver's sync ones.
 
     Contract:
 
-    - Every sync method is the wrapped saver's, except ``copy_thread``: LangGraph's savers
-      (memory, SQLite, Postgres) have none, so unless the wrapped saver has its own, it is
-      WTB's copy: every checkpoint of the source thread (all namespaces and branches, ids and
-      parent links kept) with all its pending writes, replayed with ``put`` / ``put_writes``.
+    - Every sync method is the wrapped saver's (``DelegatingSaver``).
     - Every async method (``aget_tuple``, ``alist``, ``aput``, ``aput_writes``,
       ``adelete_thread``, ``adelete_for_runs``, ``acopy_thread``, ``aprune``,
       ``aget_delta_channel_history``) runs its sync counterpart with ``asyncio.to_thread``,
@@ -47,81 +42,6 @@ class AsyncSaver(BaseCheckpointSaver[Any]):
     - Calls may run in several worker threads at once: the wrapped saver must be thread-safe
       as it is for WTB's thread-pool runner (``SqliteSaver`` locks, ``PostgresSaver`` pools).
     """
-
-    def __init__(self, wrapped: BaseCheckpointSaver[Any]) -> None:
-        # No BaseCheckpointSaver.__init__: it would give the adapter a serde of its own.
-        self.wrapped = wrapped
-
-    @property
-    def serde(self) -> SerializerProtocol:  # type: ignore[override]
-        return self.wrapped.serde
-
-    @property
-    def config_specs(self) -> list[Any]:
-        return self.wrapped.config_specs
-
-    def get_next_version(self, current: Any, channel: None) -> Any:
-        return self.wrapped.get_next_version(current, channel)
-
-    def with_allowlist(self, extra_allowlist: Collection[tuple[str, ...]]) -> AsyncSaver:
-        clone = self.wrapped.with_allowlist(extra_allowlist)
-        return self if clone is self.wrapped else AsyncSaver(clone)
-
-    # The sync methods: the wrapped saver's.
-
-    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        return self.wrapped.get_tuple(config)
-
-    def list(
-        self,
-        config: RunnableConfig | None,
-        *,
-        filter: dict[str, Any] | None = None,
-        before: RunnableConfig | None = None,
-        limit: int | None = None,
-    ) -> Iterator[CheckpointTuple]:
-        return self.wrapped.list(config, filter=filter, before=before, limit=limit)
-
-    def put(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        return self.wrapped.put(config, checkpoint, metadata, new_versions)
-
-    def put_writes(
-        self,
-        config: RunnableConfig,
-        writes: Sequence[tuple[str, Any]],
-        task_id: str,
-        task_path: str = "",
-    ) -> None:
-        self.wrapped.put_writes(config, writes, task_id, task_path)
-
-    def delete_thread(self, thread_id: str) -> None:
-        self.wrapped.delete_thread(thread_id)
-
-    def delete_for_runs(self, run_ids: Sequence[str]) -> None:
-        self.wrapped.delete_for_runs(run_ids)
-
-    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
-        """LangGraph's whole-thread copy (the fork port copies one lineage: copy_lineage)."""
-        if type(self.wrapped).copy_thread is not BaseCheckpointSaver.copy_thread:
-            self.wrapped.copy_thread(source_thread_id, target_thread_id)
-            return
-        source = self.wrapped.list({"configurable": {"thread_id": source_thread_id}})
-        for tup in reversed([*source]):  # newest first: put parents before children
-            put_tuple(self.wrapped, target_thread_id, tup, keep_writes=True)
-
-    def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
-        self.wrapped.prune(thread_ids, strategy=strategy)
-
-    def get_delta_channel_history(
-        self, *, config: RunnableConfig, channels: Sequence[str]
-    ) -> Mapping[str, DeltaChannelHistory]:
-        return self.wrapped.get_delta_channel_history(config=config, channels=channels)
 
     # The async methods: the sync ones in a worker thread.
 

@@ -50,6 +50,7 @@ from wtb_core.sdk.ledger import ExecutionLedger, held_ids
 from wtb_core.sdk.stack import Mode, Stack, config_for_mode
 from wtb_core.sdk.time_travel import TimeTravelService
 from wtb_core.sdk.workspaces import WorkspaceRoots
+from wtb_core.telemetry.saver import timed
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,8 @@ class WTBTestBench:
         # Where restoring tracked files may write (see WorkspaceRoots.trusted).
         roots = [config.data_dir.resolve(), *(Path(r).resolve() for r in config.workspace_roots)]
         workspaces = WorkspaceRoots(self.workspace, roots)
-        graphs = GraphCache(stack.checkpoints.saver, environment_wrapper(stack.environment))
+        saver = timed(stack.checkpoints.saver, config.checkpoint_store, config.metrics)
+        graphs = GraphCache(saver, environment_wrapper(stack.environment))
         self._catalog = ProjectCatalog(
             stack.metadata, graphs, stack.file_tracker_choice, self.workspace
         )

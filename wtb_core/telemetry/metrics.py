@@ -25,6 +25,7 @@ from wtb_core.domain.events import EventType
 
 EXECUTION_STATUSES = ("completed", "failed", "paused", "cancelled")
 CELL_STATUSES = ("completed", "failed")
+CHECKPOINT_WRITES = ("put", "put_writes")
 DEFAULT_VARIANT = "default"
 _DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 _IO_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
@@ -92,6 +93,14 @@ class WTBMetrics:
             registry=registry,
             multiprocess_mode="livesum",
         )
+        self.checkpoint_write = Histogram(
+            "wtb_checkpoint_write_seconds",
+            "Time the checkpoint store takes to write a checkpoint (put) or a task's writes "
+            "(put_writes), in the process that writes it",
+            ("store", "operation"),
+            buckets=_IO_BUCKETS,
+            registry=registry,
+        )
         self.file_snapshot = Histogram(
             "wtb_file_snapshot_seconds",
             "Time to snapshot an execution's tracked files at a checkpoint",
@@ -124,6 +133,15 @@ class WTBMetrics:
             self.executions.labels(project, status)
         self.execution_duration.labels(project)
         self.checkpoints.labels(project)
+
+    def know_store(self, store: str) -> None:
+        """Create ``store``'s checkpoint-write series at zero."""
+        for operation in CHECKPOINT_WRITES:
+            self._child(self.checkpoint_write, store, operation)
+
+    def checkpoint_write_child(self, store: str, operation: str) -> Any:
+        """The ``wtb_checkpoint_write_seconds`` series of ``store`` and ``operation``."""
+        return self._child(self.checkpoint_write, store, operation)
 
     def know_combinations(self, project: str, combinations: Iterable[str]) -> None:
         """Create a batch's cell series at zero for every combination and status."""
