@@ -8,7 +8,9 @@ import operator
 import threading
 from typing import Annotated, Any, TypedDict
 
+from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
 from langgraph.types import RetryPolicy, Send, interrupt
 from opentelemetry import trace
 
@@ -92,4 +94,31 @@ def with_subgraph() -> StateGraph:
     builder.add_edge(START, "plan")
     builder.add_edge("plan", "sub")
     builder.add_edge("sub", END)
+    return builder
+
+
+class ChatState(TypedDict, total=False):
+    messages: Annotated[list[Any], add_messages]
+
+
+def _answer(state: ChatState) -> dict[str, Any]:
+    question = state["messages"][-1].content
+    return {
+        "messages": [
+            AIMessage(
+                f"looking up {question}",
+                tool_calls=[{"id": "call-1", "name": "search", "args": {"q": question}}],
+            ),
+            ToolMessage("3 documents", tool_call_id="call-1"),
+            AIMessage("LangGraph is a graph runtime [d1]"),
+        ]
+    }
+
+
+def chat() -> StateGraph:
+    """One node answering the last human message with a tool call, its result and a reply."""
+    builder = StateGraph(ChatState)
+    builder.add_node("answer", _answer)
+    builder.add_edge(START, "answer")
+    builder.add_edge("answer", END)
     return builder

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from langchain_core.messages import HumanMessage
 from opentelemetry.trace import StatusCode
 
 from tests.conftest import register
 from tests.telemetry import graphs
 from wtb_core import WTBTestBench
 from wtb_core.domain.models import ExecutionStatus
+from wtb_core.telemetry import content
 from wtb_core.telemetry.settings import SWITCHES
 
 
@@ -152,3 +156,35 @@ def test_a_subgraph_node_is_one_node_span_and_its_inner_nodes_none(bench, spans)
         assert span.attributes["wtb.status"] == "completed"
         assert span.attributes["wtb.checkpoint_id"]
     assert [s.attributes["wtb.step"] for s in nodes] == [1, 2]
+
+
+@pytest.mark.parametrize("setting", [None, "false", "true", "SPAN_ONLY"])
+def test_message_content_is_recorded_only_when_the_user_opts_in(bench, spans, monkeypatch, setting):
+    if setting is None:
+        monkeypatch.delenv(content.ENV, raising=False)
+    else:
+        monkeypatch.setenv(content.ENV, setting)
+    project = register(bench, graphs.chat, "chat")
+    result = bench.run(project, {"messages": [HumanMessage("What is LangGraph?", id="h1")]})
+    assert result.status is ExecutionStatus.COMPLETED
+    (root,) = _by_name(spans.get_finished_spans(), "invoke_workflow chat")
+    recorded = {k for k in root.attributes if k.startswith("gen_ai.") and "messages" in k}
+    if setting in (None, "false"):
+        assert recorded == set()
+        return
+    assert json.loads(root.attributes["gen_ai.input.messages"]) == [
+        {"role": "user", "parts": [{"type": "text", "content": "What is LangGraph?"}]}
+    ]
+    call, tool, reply = json.loads(root.attributes["gen_ai.output.messages"])
+    assert call["role"] == "assistant"
+    assert call["parts"][-1] == {
+        "type": "tool_call",
+        "id": "call-1",
+        "name": "search",
+        "arguments": {"q": "What is LangGraph?"},
+    }
+    assert tool == {
+        "role": "tool",
+        "parts": [{"type": "tool_call_response", "id": "call-1", "response": "3 documents"}],
+    }
+    assert reply["parts"] == [{"type": "text", "content": "LangGraph is a graph runtime [d1]"}]

@@ -200,7 +200,7 @@ class ExecutionDriver:
         with _driven_lock:
             _DRIVEN.add(request.execution_id)
         try:
-            with DriveTelemetry(request) as telemetry:
+            with DriveTelemetry(request, graph_input) as telemetry:
                 control.telemetry = telemetry
                 with use_workspace(request.workspace):
                     outcome = self._drive(request, graph_input, control)

@@ -4,7 +4,8 @@
 span (``tracing.execution_span``) and makes it current, sets the variants metrics label
 nodes by (``scope.driving``) and, while the span records, has a ``NodeSpans`` observe the
 graph's nodes (``observer``; for Runnable nodes also a LangChain callback handler,
-``callbacks``). Every method swallows and logs its own failures:
+``callbacks``). Message content goes on the execution span only when the user opted in
+(``telemetry.content``). Every method swallows and logs its own failures:
 telemetry never breaks a run.
 """
 
@@ -16,13 +17,14 @@ from types import TracebackType
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.types import Command
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span
 
 from wtb_core.engine.observed import unobserved_nodes
 from wtb_core.engine.runs import RunOutcome, RunRequest
-from wtb_core.telemetry import metrics, scope, tracing
+from wtb_core.telemetry import content, metrics, scope, tracing
 from wtb_core.telemetry.nodes import NodeSpans
 from wtb_core.telemetry.settings import SWITCHES
 
@@ -42,8 +44,10 @@ def request_attributes(request: RunRequest) -> dict[str, Any]:
 class DriveTelemetry:
     """Spans and metrics of one drive (see the module's docstring)."""
 
-    def __init__(self, request: RunRequest) -> None:
+    def __init__(self, request: RunRequest, graph_input: Any = None) -> None:
         self._request = request
+        self._input = graph_input
+        self._given: list[Any] | None = None  # the input's messages, when content is captured
         self.span: Span | None = None
         self.nodes: NodeSpans | None = None
         self._scope = scope.driving(request.variants, request.workflow_variant)
@@ -58,6 +62,7 @@ class DriveTelemetry:
         if self.span is not None:
             self._token = otel_context.attach(trace.set_span_in_context(self.span))
             if self.span.is_recording():
+                self._capture_input()
                 self.nodes = NodeSpans(
                     tracing.tracer(),
                     request.execution_id,
@@ -66,6 +71,16 @@ class DriveTelemetry:
                     unobserved_nodes(request.graph),
                 )
         return self
+
+    def _capture_input(self) -> None:
+        if not content.capture_enabled() or self.span is None:
+            return
+        given = self._input
+        if isinstance(given, Command):
+            given = given.update
+        self._given = content.messages_of(given)
+        if self._given:
+            self.span.set_attribute("gen_ai.input.messages", content.as_json(self._given))
 
     def __exit__(
         self,
@@ -121,6 +136,10 @@ class DriveTelemetry:
         span.set_attribute("wtb.status", outcome.status.value)
         if outcome.head is not None:
             span.set_attribute("wtb.checkpoint_id", outcome.head)
+        if self._given is not None:
+            added = content.new_messages(content.messages_of(outcome.state), self._given)
+            if added:
+                span.set_attribute("gen_ai.output.messages", content.as_json(added))
 
 
 def observe_file_snapshot(started: float) -> None:
