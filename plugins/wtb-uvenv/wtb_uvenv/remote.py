@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from opentelemetry import propagate
+
 from wtb_core import current_workspace
 from wtb_core.plugin import EnvSpec
 from wtb_uvenv.callables import Target
@@ -75,6 +77,7 @@ class RemoteNode:
             "state": encode_state(node, state),
             "cwd": str(current_workspace()),
             "env": dict(self.env.env_vars),
+            "trace": _trace_context(),
         }
         try:
             reply = pool.call(request, self.target.payload)
@@ -115,3 +118,11 @@ class RemoteNode:
         if "GraphInterrupt" in reply["type"] or "get_config" in reply["message"]:
             what += " — interrupt() and LangGraph's runtime do not work inside a uv environment"
         return RemoteNodeError(f"{self.site.describe()} raised {what}{remote}")
+
+
+def _trace_context() -> dict[str, str]:
+    """The W3C trace context of the node's span (``traceparent``, ``tracestate``), so what
+    the node opens in the worker continues the driver's trace; empty when nothing traces."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier

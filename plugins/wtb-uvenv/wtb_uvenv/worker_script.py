@@ -9,7 +9,9 @@ dicts, strings, bytes — over the worker's stdin (requests) and the stdout it h
 (replies; the node's own ``print`` goes to stderr). The worker answers one ``ready`` frame,
 then one reply per ``call``. A call names its target (a ``module:qualname`` reference or a
 function by value), carries each state key pickled on its own, the working directory and
-the variables to set; the reply holds each key of the update pickled on its own, or the
+the variables to set and the W3C trace context of the node's span (set as the current
+context when the environment has ``opentelemetry-api``, and as ``TRACEPARENT`` /
+``TRACESTATE`` for the call); the reply holds each key of the update pickled on its own, or the
 error (its kind, type, message, traceback and the key it concerns). The worker exits when
 its stdin closes or its parent process is gone.
 """
@@ -30,12 +32,13 @@ import threading
 import time
 import traceback
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 PROTOCOL = 5
 _HEADER = struct.Struct(">I")
 WHOLE = "__wtb_whole__"  # the key of a state or update that is not a dict
+_TRACE_KEYS = ("traceparent", "tracestate")
 
 
 def write_frame(stream: IO[bytes], message: dict[str, Any]) -> None:
@@ -150,15 +153,18 @@ class Worker:
             os.chdir(request["cwd"])
         except OSError as exc:
             raise CallError("setup", exc) from exc
-        saved = {name: os.environ.get(name) for name in request["env"]}
-        os.environ.update(request["env"])
+        trace = request.get("trace") or {}
+        variables = {**request["env"], **_trace_variables(trace)}
+        saved = {name: os.environ.get(name) for name in variables}
+        os.environ.update(variables)
         try:
-            try:
-                result = func(state)
-                if inspect.isawaitable(result):
-                    result = self.loop.run_until_complete(result)
-            except BaseException as exc:
-                raise CallError("node", exc) from exc
+            with _trace_context(trace):
+                try:
+                    result = func(state)
+                    if inspect.isawaitable(result):
+                        result = self.loop.run_until_complete(result)
+                except BaseException as exc:
+                    raise CallError("node", exc) from exc
         finally:
             for name, value in saved.items():
                 if value is None:
@@ -189,6 +195,31 @@ class Worker:
             except BaseException as exc:
                 raise CallError("encode", exc, key) from exc
         return encoded
+
+
+def _trace_variables(trace: dict[str, str]) -> dict[str, str]:
+    """``TRACEPARENT`` / ``TRACESTATE``: OpenTelemetry's environment-variable carrier, for
+    code in the node (or a process it starts) that reads the context from there."""
+    return {name.upper(): value for name, value in trace.items() if name in _TRACE_KEYS}
+
+
+@contextlib.contextmanager
+def _trace_context(trace: dict[str, str]) -> Iterator[None]:
+    """Run the call in the driver's trace context when the environment has
+    ``opentelemetry-api`` (spans the node opens are children of its node span)."""
+    if not trace:
+        yield
+        return
+    try:
+        from opentelemetry import context, propagate
+    except ImportError:
+        yield
+        return
+    token = context.attach(propagate.extract(trace))
+    try:
+        yield
+    finally:
+        context.detach(token)
 
 
 def _failure(failure: CallError) -> dict[str, Any]:

@@ -101,3 +101,16 @@ def returns_file(state: dict[str, Any]) -> dict[str, Any]:
 
 def count_messages(state: dict[str, Any]) -> dict[str, Any]:
     return {"steps": [f"{len(state['messages'])} messages"]}
+
+
+def trace_seen(state: dict[str, Any]) -> dict[str, Any]:
+    """The trace context the node runs in: OpenTelemetry's current span (when the
+    environment has opentelemetry-api) and the ``TRACEPARENT`` variable."""
+    seen: dict[str, Any] = {"traceparent": os.environ.get("TRACEPARENT")}
+    try:
+        from opentelemetry import trace
+    except ImportError:
+        return {"result": seen}
+    context = trace.get_current_span().get_span_context()
+    seen.update(trace_id=f"{context.trace_id:032x}", span_id=f"{context.span_id:016x}")
+    return {"result": seen}
