@@ -28,7 +28,8 @@ threads with one query.
 
 **Settings and batch models**: ``FileTrackingConfig``, ``EnvSpec``, ``NodeResourceConfig``,
 ``RayConfig``; ``Cell`` (one unit of batch work), ``BatchRow`` (its result) and
-``DetachedResult`` (a row with its execution, from a worker).
+``DetachedResult`` (a row with its execution, from a worker), ``CellStarted`` (a worker began
+a cell).
 
 **Running cells elsewhere** (distributed runners): ``DetachedExecutor`` runs a cell as a
 checkpointed execution without a metadata store; ``run_bounded`` runs at most N at a
@@ -67,7 +68,7 @@ if TYPE_CHECKING:
     from wtb_core.batch.bounded import run_bounded
     from wtb_core.batch.comparison import Comparison
     from wtb_core.batch.detached import DetachedExecutor
-    from wtb_core.batch.models import BatchRow, BatchStatus, Cell, DetachedResult
+    from wtb_core.batch.models import BatchRow, BatchStatus, Cell, CellStarted, DetachedResult
     from wtb_core.batch.results import BatchTestResult
     from wtb_core.batch.scoring import cell_fields
     from wtb_core.cli.common import (
@@ -166,7 +167,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "RayConfig",
     ),
     "wtb_core.config_errors": ("settings_error",),
-    "wtb_core.batch.models": ("Cell", "BatchRow", "BatchStatus", "DetachedResult"),
+    "wtb_core.batch.models": ("Cell", "BatchRow", "BatchStatus", "CellStarted", "DetachedResult"),
     "wtb_core.batch.results": ("BatchTestResult",),
     "wtb_core.batch.comparison": ("Comparison",),
     "wtb_core.batch.detached": ("DetachedExecutor",),
@@ -225,6 +226,7 @@ __all__ = [
     "BatchTestResult",
     "BoxedFloat",
     "Cell",
+    "CellStarted",
     "CheckpointStore",
     "CheckpointStoreFactory",
     "CheckpointStoreRegister",

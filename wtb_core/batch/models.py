@@ -126,6 +126,13 @@ def is_measurement(metric: str) -> bool:
     return metric.startswith("latency") or metric.endswith("_ms")
 
 
+class CellStarted(BaseModel):
+    """What a distributed runner may yield when a cell starts on a worker, before its
+    result: the driver then counts it as running (progress, ``wtb_batch_cells_in_flight``)."""
+
+    execution_id: str
+
+
 class DetachedResult(BaseModel):
     """What a cell run away from the driver (a worker process) hands back: its row, the
     execution record and its audit events, for the driver to write."""

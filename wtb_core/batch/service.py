@@ -22,7 +22,7 @@ from wtb_core.batch import arguments
 from wtb_core.batch.cells import ExecutionRunner, batch_cells, cell_key, run_cell
 from wtb_core.batch.comparison_cache import ComparisonCache
 from wtb_core.batch.evaluator_specs import resolve_evaluators, restore_evaluators
-from wtb_core.batch.models import BatchRow, BatchStatus, Cell, DetachedResult
+from wtb_core.batch.models import BatchRow, BatchStatus, Cell, CellStarted, DetachedResult
 
 # BatchProgress and BatchTestResult are re-exported: callers import them from here.
 from wtb_core.batch.progress import BatchProgress as BatchProgress
@@ -44,7 +44,7 @@ from wtb_core.storage.database import utcnow
 from wtb_core.storage.metadata import MetadataStore
 from wtb_core.storage.tables import BatchRecord
 from wtb_core.telemetry import settings as telemetry_settings
-from wtb_core.telemetry.batches import driving_batch, in_cell
+from wtb_core.telemetry.batches import DetachedCells, driving_batch, in_cell
 from wtb_core.telemetry.plugin import count_detached
 
 
@@ -308,6 +308,7 @@ class BatchService(BatchReads):
             evaluators=evaluators,
             config=self._config,
         )
+        detached = DetachedCells(progress.started, progress.stopped)
         runner = None
         events.started()
         error: BaseException | None = None
@@ -315,7 +316,12 @@ class BatchService(BatchReads):
         try:  # a runner that cannot start leaves the batch interrupted, not running
             runner = self._registry.batch_runner(runner_name, self._config)
             for item in runner.run(job):
+                if isinstance(item, CellStarted):
+                    detached.started(item.execution_id)
+                    continue
                 row = self._persist(item)
+                if row.execution_id is not None:
+                    detached.finished(row.execution_id)
                 progress.finished(row)
                 events.cell_finished(row)
         except BaseException as exc:
@@ -331,6 +337,7 @@ class BatchService(BatchReads):
                 del self._cancel[record.id]
             if runner is not None:
                 runner.close()
+            detached.close()
             telemetry.__exit__(type(error) if error else None, error, None)
         cancelled = cancel.is_set() or self._stored_status(record.id) is BatchStatus.CANCELLED
         final = BatchStatus.CANCELLED if cancelled else BatchStatus.COMPLETED

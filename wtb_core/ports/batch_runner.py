@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from wtb_core.batch.models import BatchRow, Cell, DetachedResult
+    from wtb_core.batch.models import BatchRow, Cell, CellStarted, DetachedResult
     from wtb_core.config import StackConfig
     from wtb_core.domain.models import TestCase
     from wtb_core.project import WorkflowProject
@@ -22,7 +22,8 @@ class BatchJob:
     their workers. A distributed runner instead ships ``cells`` (small and serialisable)
     with ``project``, ``cases``, ``evaluators`` and ``config`` to its workers — which run
     them with ``wtb_core.batch.detached.DetachedExecutor`` — and yields the
-    ``DetachedResult``s they return. Either way the runner only *returns* results: the
+    ``DetachedResult``s they return — and a ``CellStarted`` as each cell starts on a worker,
+    so the driver counts it as running. Either way the runner only *returns* results: the
     driver writes them.
     """
 
@@ -49,7 +50,7 @@ class BatchRunner(Protocol):
 
     name: str
 
-    def run(self, job: BatchJob) -> Iterator[BatchRow | DetachedResult]: ...
+    def run(self, job: BatchJob) -> Iterator[BatchRow | DetachedResult | CellStarted]: ...
 
     def close(self) -> None: ...
 

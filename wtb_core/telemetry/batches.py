@@ -3,7 +3,8 @@
 ``driving_batch`` opens the batch's span (``batch {project}``) and creates its cell series at
 zero; ``in_cell`` runs one in-process cell inside the batch's context, so the cell's
 execution span is a child of the batch span wherever the runner's thread came from, with
-``wtb.batch_id``, ``wtb.case``, ``wtb.repetition`` and ``wtb.combination``.
+``wtb.batch_id``, ``wtb.case``, ``wtb.repetition`` and ``wtb.combination``;
+``DetachedCells`` counts the cells a distributed runner reports started as running.
 
 Cells are children of the batch span, not linked traces, whatever their number: one trace
 then shows the batch, its cells and their nodes, and a parent-based sampler keeps or drops a
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -67,3 +68,34 @@ def in_cell(parent: otel_context.Context, cell: Cell) -> Iterator[None]:
         if gauge is not None:
             gauge.dec()
         otel_context.detach(token)
+
+
+class DetachedCells:
+    """The cells a distributed runner said it started (``CellStarted``) and has not yet
+    returned: each is running for the batch's progress and ``wtb_batch_cells_in_flight``
+    from ``started`` to ``finished`` (a retried cell is counted once); ``close`` stops
+    counting those left (the runner stopped)."""
+
+    def __init__(self, on_start: Callable[[], None], on_stop: Callable[[], None]) -> None:
+        self._on_start, self._on_stop = on_start, on_stop
+        self._running: set[str] = set()
+
+    def started(self, execution_id: str) -> None:
+        if execution_id in self._running:
+            return
+        self._running.add(execution_id)
+        self._on_start()
+        if SWITCHES.metrics:
+            metrics.active().cells_in_flight.inc()
+
+    def finished(self, execution_id: str) -> None:
+        if execution_id not in self._running:
+            return
+        self._running.discard(execution_id)
+        self._on_stop()
+        if SWITCHES.metrics:
+            metrics.active().cells_in_flight.dec()
+
+    def close(self) -> None:
+        for execution_id in list(self._running):
+            self.finished(execution_id)

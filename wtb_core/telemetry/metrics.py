@@ -89,7 +89,7 @@ class WTBMetrics:
         )
         self.cells_in_flight = Gauge(
             "wtb_batch_cells_in_flight",
-            "Batch cells running now on this process's in-process runners",
+            "Batch cells running now in the batches this process drives (in-process or on Ray)",
             registry=registry,
             multiprocess_mode="livesum",
         )

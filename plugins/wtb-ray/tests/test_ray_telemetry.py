@@ -4,6 +4,8 @@ and the driver's metrics count Ray cells exactly as thread-pool cells."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any, TypedDict
@@ -118,3 +120,53 @@ def test_ray_cells_continue_the_driver_trace_and_are_counted_by_the_driver(tmp_p
     assert registry.get_sample_value("wtb_executions_total", done) == 7
     node = {"project": "otel", "node": "work", "variant": "default"}
     assert registry.get_sample_value("wtb_node_duration_seconds_count", node) == 7
+
+
+def _slow(state: OtelState) -> dict[str, Any]:
+    time.sleep(0.4)
+    return {"query": state["query"]}
+
+
+def slow_graph() -> StateGraph:
+    builder = StateGraph(OtelState)
+    builder.add_node("slow", _slow)
+    builder.add_edge(START, "slow")
+    builder.add_edge("slow", END)
+    return builder
+
+
+def test_ray_cells_in_flight_are_those_the_workers_run_now(tmp_path):
+    registry = CollectorRegistry()
+    metrics.install(registry)
+    seen: list[float] = []
+    running: list[int] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            seen.append(registry.get_sample_value("wtb_batch_cells_in_flight") or 0.0)
+            time.sleep(0.02)
+
+    try:
+        with _bench(tmp_path) as bench:
+            bench.register_project(WorkflowProject("slow", slow_graph))
+            bench.run_batch_test("slow", [{}], [{"query": "warm"}], runner="ray")
+            watcher = threading.Thread(target=sample)
+            watcher.start()
+            cases = [{"query": f"q{i}"} for i in range(4)]
+            batch = bench.run_batch_test(
+                "slow",
+                [{}],
+                cases,
+                runner="ray",
+                parallelism=2,
+                on_progress=lambda progress: running.append(progress.running),
+            )
+            done.set()
+            watcher.join()
+    finally:
+        metrics.install(CollectorRegistry())
+    assert batch.status.value == "completed"
+    assert max(seen) == 2  # parallelism 2: two cells on the worker at a time, never more
+    assert registry.get_sample_value("wtb_batch_cells_in_flight") == 0
+    assert max(running, default=0) == 2, running  # the batch's progress counts them too

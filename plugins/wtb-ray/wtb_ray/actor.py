@@ -18,7 +18,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate
 
 from wtb_core import StackConfig, TestCase, WorkflowProject
-from wtb_core.plugin import Cell, DetachedExecutor, DetachedResult, run_bounded
+from wtb_core.plugin import Cell, CellStarted, DetachedExecutor, DetachedResult, run_bounded
 from wtb_ray.nodes import ray_node_wrapper
 
 
@@ -50,13 +50,18 @@ class CellActor:
 
     def run_cells(
         self, job: SharedJob, cells: list[tuple[Cell, str]], width: int
-    ) -> Iterator[DetachedResult]:
-        """Run ``(cell, execution id)`` pairs of ``job``, ``width`` at a time; yield each
-        result as its cell finishes."""
+    ) -> Iterator[DetachedResult | CellStarted]:
+        """Run ``(cell, execution id)`` pairs of ``job``, ``width`` at a time; yield a
+        ``CellStarted`` as each cell starts and its result as it finishes."""
         self.cancelled.clear()
-        yield from run_bounded(
-            cells, lambda item: self._run(job, *item), width, self.cancelled.is_set, "wtb-cell"
-        )
+
+        def run(item: tuple[Cell, str]) -> DetachedResult | CellStarted:
+            return self._run(job, *item)
+
+        def started(item: tuple[Cell, str]) -> DetachedResult | CellStarted:
+            return CellStarted(execution_id=item[1])
+
+        yield from run_bounded(cells, run, width, self.cancelled.is_set, "wtb-cell", started)
 
     def _run(self, job: SharedJob, cell: Cell, execution_id: str) -> DetachedResult:
         case = job.cases[cell.case_index]

@@ -28,7 +28,15 @@ from ray.actor import ActorClass
 from ray.exceptions import GetTimeoutError, RayActorError, WorkerCrashedError
 
 from wtb_core import ConfigurationError, ExecutionStatus, StackConfig
-from wtb_core.plugin import BatchJob, BatchRow, Cell, DetachedResult, cell_fields, utcnow
+from wtb_core.plugin import (
+    BatchJob,
+    BatchRow,
+    Cell,
+    CellStarted,
+    DetachedResult,
+    cell_fields,
+    utcnow,
+)
 from wtb_ray.actor import CellActor, SharedJob
 from wtb_ray.cluster import cluster_nodes, connect
 
@@ -44,7 +52,7 @@ class RayBatchRunner:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
 
-    def run(self, job: BatchJob) -> Iterator[BatchRow | DetachedResult]:
+    def run(self, job: BatchJob) -> Iterator[BatchRow | DetachedResult | CellStarted]:
         if job.config.checkpoint_store == "memory":
             raise ConfigurationError(
                 "the ray runner needs checkpoints its workers can reach: use the sqlite store "
@@ -83,7 +91,7 @@ class RayBatchRunner:
         work: list[tuple[Cell, str]],
         width: int,
         retry: list[tuple[Cell, str]],
-    ) -> Iterator[DetachedResult]:
+    ) -> Iterator[DetachedResult | CellStarted]:
         """Run ``work`` on fresh actors; cells of an actor that died go to ``retry``."""
         count = max(1, min(width, cluster_nodes(), len(work)))
         per_actor = math.ceil(width / count)
@@ -107,7 +115,7 @@ class RayBatchRunner:
                 for stream in ready:
                     actor, left = streams[stream]
                     # a streaming call's ObjectRefGenerator, which ray's stubs leave untyped
-                    refs = cast("Iterator[ray.ObjectRef[DetachedResult]]", stream)
+                    refs = cast("Iterator[ray.ObjectRef[DetachedResult | CellStarted]]", stream)
                     try:
                         result = ray.get(next(refs))
                     except StopIteration:
@@ -119,7 +127,8 @@ class RayBatchRunner:
                         if not cancelled:
                             retry.extend((cell, eid) for eid, cell in left.items())
                         continue
-                    left.pop(result.execution["id"], None)
+                    if not isinstance(result, CellStarted):
+                        left.pop(result.execution["id"], None)
                     yield result
         finally:
             if cancelled or streams:  # stopped early (cancel, Ctrl+C): let actors go idle
