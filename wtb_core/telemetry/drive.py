@@ -65,7 +65,6 @@ class DriveTelemetry:
                 self._capture_input()
                 self.nodes = NodeSpans(
                     tracing.tracer(),
-                    request.execution_id,
                     request.variants,
                     request.workflow_variant,
                     unobserved_nodes(request.graph),

@@ -48,13 +48,11 @@ class NodeSpans(BaseCallbackHandler):
     def __init__(
         self,
         tracer: Tracer,
-        execution_id: str,
         variants: Mapping[str, str],
         workflow_variant: str | None,
         unobserved: Collection[str] = (),
     ) -> None:
         self._tracer = tracer
-        self._execution_id = execution_id
         self._variants = dict(variants)
         self._workflow_variant = workflow_variant
         self.unobserved = frozenset(unobserved)
@@ -130,19 +128,17 @@ class NodeSpans(BaseCallbackHandler):
             attempt = self._attempts[namespace] = self._attempts.get(namespace, 0) + 1
         span = self._tracer.start_span(
             f"node {node}",
-            attributes={
+            attributes={  # wtb.execution_id is the parent's (the attributes processor copies it)
                 "wtb.node": node,
                 "wtb.step": step,
                 "wtb.attempt": attempt,
-                "wtb.execution_id": self._execution_id,
                 "wtb.variant": variant_of(node, self._variants, self._workflow_variant),
             },
         )
         return span, otel_context.attach(trace.set_span_in_context(span))
 
     def _ended(self, span: Span, error: BaseException | None) -> None:
-        if error is None:
-            span.set_attribute("wtb.status", "completed")
+        if error is None:  # its status is set with its checkpoint, in one call
             with self._lock:
                 self._done.append((span, time.time_ns()))
             return
@@ -169,8 +165,9 @@ class NodeSpans(BaseCallbackHandler):
         """End the completed nodes' spans: ``checkpoint_id`` was written after them."""
         with self._lock:
             done, self._done = self._done, []
+        completed = {"wtb.status": "completed", "wtb.checkpoint_id": checkpoint_id}
         for span, end in done:
-            span.set_attribute("wtb.checkpoint_id", checkpoint_id)
+            span.set_attributes(completed)
             span.end(end_time=end)
 
     def close(self) -> None:
@@ -186,6 +183,7 @@ class NodeSpans(BaseCallbackHandler):
         with self._lock:
             done, self._done = self._done, []
         for span, end in done:
+            span.set_attribute("wtb.status", "completed")
             span.end(end_time=end)
 
 

@@ -25,6 +25,7 @@ from langgraph.checkpoint.base import (
 
 from wtb_core.engine.delegating_saver import DelegatingSaver
 from wtb_core.telemetry import metrics
+from wtb_core.telemetry.settings import SWITCHES
 
 
 class TimedSaver(DelegatingSaver):
@@ -65,10 +66,11 @@ class TimedSaver(DelegatingSaver):
             self._observe("put_writes", started)
 
     def _observe(self, operation: str, started: float) -> None:
-        recorder = metrics.active()
-        recorder.checkpoint_write_child(self.store, operation).observe(
-            time.perf_counter() - started
-        )
+        if SWITCHES.metrics:
+            recorder = metrics.active()
+            recorder.checkpoint_write_child(self.store, operation).observe(
+                time.perf_counter() - started
+            )
 
 
 def timed(saver: BaseCheckpointSaver[Any], store: str, enabled: bool) -> BaseCheckpointSaver[Any]:
