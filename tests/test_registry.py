@@ -197,3 +197,16 @@ def test_a_projects_batch_executor_chooses_a_plugins_runner(data_dir):
             PluginNotFoundError, match="'ray' is not installed: pip install wtb-ray"
         ):
             b.run_batch_test(ray.name, [{}], [{"query": "x"}])
+
+
+def test_a_listener_may_take_fewer_arguments_than_the_hook(data_dir):
+    heard: list[str] = []
+
+    class Counting:
+        @hookimpl
+        def wtb_on_event(self):  # pluggy lets an implementation take fewer arguments
+            heard.append("event")
+
+    with WTBTestBench(data_dir=data_dir, plugins=[Counting()], load_entrypoints=False) as bench:
+        result = bench.run(register(bench, workflows.linear), {})
+    assert len(heard) == len(bench.audit(result.execution_id)) > 0

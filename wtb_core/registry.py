@@ -40,7 +40,7 @@ import contextlib
 import logging
 import os
 import reprlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -140,6 +140,19 @@ def _shown(kwargs: Mapping[str, object]) -> str:
     return ", ".join(f"{name}={reprlib.repr(value)}" for name, value in kwargs.items())
 
 
+def _direct(impl: pluggy.HookImpl, spec_names: frozenset[str]) -> Callable[..., object]:
+    """``impl``'s function, called with the keyword arguments it names (pluggy lets an
+    implementation take fewer arguments than its spec)."""
+    function, names = impl.function, frozenset(impl.argnames)
+    if names == spec_names:
+        return function
+
+    def call(**kwargs: object) -> object:
+        return function(**{k: v for k, v in kwargs.items() if k in names})
+
+    return call
+
+
 def trace_hook_calls(pm: pluggy.PluginManager) -> None:
     """Log each hook call of ``pm`` on this module's logger at DEBUG (``WTB_TRACE_PLUGINS``):
     the plugins in call order with the arguments, then the result or the exception."""
@@ -199,7 +212,7 @@ class PluginRegistry:
         self._registrations: dict[str, dict[str, Registration]] = {
             kind: self._collect(KINDS[kind]) for kind in KINDS
         }
-        self._event_listeners = self._one_by_one("wtb_on_event")
+        self._event_listeners = self._listeners("wtb_on_event")
 
     # -- loading -------------------------------------------------------------------------
 
@@ -270,6 +283,17 @@ class PluginRegistry:
             )
             for impl in reversed(plain)  # pluggy calls the last of get_hookimpls() first
         ]
+
+    def _listeners(self, hook: str) -> list[tuple[str, Callable[..., object]]]:
+        """``_one_by_one(hook)``, but each implementation called directly when nothing
+        wraps the hook and no hook call is traced: pluggy's dispatch costs microseconds a
+        call, and ``wtb_on_event`` is called for every node start, end and checkpoint."""
+        impls = getattr(self.pm.hook, hook).get_hookimpls()
+        if _tracing_requested() or any(impl.wrapper or impl.hookwrapper for impl in impls):
+            return list(self._one_by_one(hook))
+        spec = getattr(self.pm.hook, hook).spec
+        names = frozenset(spec.argnames if spec is not None else ())
+        return [(impl.plugin_name, _direct(impl, names)) for impl in reversed(impls)]
 
     def _collect(self, kind: Kind) -> dict[str, Registration]:
         found: dict[str, Registration] = {}
