@@ -10,6 +10,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import NoOpTracerProvider
 
 from wtb_core import ExecutionStatus, WorkflowProject
 from wtb_core.config import EnvironmentConfig, EnvSpec
@@ -51,7 +52,14 @@ def test_a_node_in_an_environment_continues_the_node_span(bench, spans, with_ote
         assert "trace_id" not in seen
 
 
-def test_without_tracing_the_worker_gets_no_trace_context(bench):
+@pytest.fixture
+def untraced():
+    tracing.use_tracer_provider(NoOpTracerProvider())  # whatever provider is global
+    yield
+    tracing.use_tracer_provider(None)
+
+
+def test_without_tracing_the_worker_gets_no_trace_context(bench, untraced):
     bench.register_project(
         WorkflowProject(
             "untraced",
