@@ -8,7 +8,9 @@ on SqliteSavers built by the same function (WAL, synchronous=NORMAL); medians ar
 
 It also times ``bench.run`` with telemetry on (Prometheus metrics on a fresh registry, spans
 to the OpenTelemetry SDK's in-memory exporter) against off (``StackConfig.metrics`` and
-``.tracing`` false), interleaved run by run: the ratio must stay <= 1.05.
+``.tracing`` false), interleaved run by run: the ratio must stay <= 1.05. Beside it, the
+floor any tracing of the chain pays: bare LangGraph whose nodes each run in a current SDK
+span (plus one span per invoke), against bare LangGraph.
 """
 
 from __future__ import annotations
@@ -85,6 +87,34 @@ class Telemetry:
         self.exporter.clear()
 
 
+def spanned_chain(provider: Any, length: int = NODES) -> StateGraph:
+    """The chain with what any tracing of it must do at the least: each node runs inside a
+    current SDK span of its own (four attributes, two more at its end)."""
+    tracer = provider.get_tracer("floor")
+    builder = StateGraph(ChainState)
+    names = [f"n{i}" for i in range(length)]
+
+    def traced(name: str):
+        node = _node(name)
+        attributes = {"wtb.node": name, "wtb.step": 1, "wtb.attempt": 1, "wtb.variant": "default"}
+
+        def run(state: ChainState) -> dict[str, Any]:
+            with tracer.start_as_current_span(f"node {name}", attributes=attributes) as span:
+                update = node(state)
+                span.set_attributes({"wtb.status": "completed", "wtb.checkpoint_id": "x"})
+                return update
+
+        return run
+
+    for name in names:
+        builder.add_node(name, traced(name))
+    builder.add_edge(START, names[0])
+    for a, b in itertools.pairwise(names):
+        builder.add_edge(a, b)
+    builder.add_edge(names[-1], END)
+    return builder
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=300)
@@ -116,6 +146,20 @@ def main() -> None:
         telemetry.set(True)
         on_ms.append(_timed(run_wtb, i))
     spans = len(telemetry.exporter.get_finished_spans())
+    # The floor: bare LangGraph with an SDK span per node and one per invoke vs without.
+    spanned = spanned_chain(telemetry.provider).compile(checkpointer=bare.checkpointer)
+    root = telemetry.provider.get_tracer("floor")
+    plain_ms, spanned_ms = [], []
+
+    def run_spanned(i: int) -> None:
+        with root.start_as_current_span("invoke_workflow chain"):
+            config = {"configurable": {"thread_id": f"spanned-{i}"}}
+            assert spanned.invoke({"x": 0}, config)["x"] == NODES
+
+    for i in range(args.runs):
+        plain_ms.append(_timed(run_bare, args.runs + i))
+        spanned_ms.append(_timed(run_spanned, i))
+        telemetry.exporter.clear()
     telemetry.set(False)
     bench.close()
 
@@ -129,6 +173,11 @@ def main() -> None:
     print(f"  telemetry off         : median {off_median:7.3f} ms")
     print(f"  telemetry on          : median {on_median:7.3f} ms  ({spans} spans in the last run)")
     print(f"  ratio on / off        : {on_median / off_median:.3f}x  (must be <= 1.05x)")
+    plain_median, spanned_median = statistics.median(plain_ms), statistics.median(spanned_ms)
+    print(
+        f"  floor: bare LangGraph with an SDK span per node vs without: "
+        f"{spanned_median / plain_median:.3f}x ({spanned_median:.3f} / {plain_median:.3f} ms)"
+    )
 
 
 if __name__ == "__main__":
