@@ -12,6 +12,7 @@ imports the SDK.
 from __future__ import annotations
 
 import builtins
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -23,6 +24,12 @@ from wtb_core.batch.cells import ExecutionRunner, batch_cells, cell_key, run_cel
 from wtb_core.batch.comparison_cache import ComparisonCache
 from wtb_core.batch.evaluator_specs import resolve_evaluators, restore_evaluators
 from wtb_core.batch.models import BatchRow, BatchStatus, Cell, DetachedResult
+from wtb_core.batch.prefix import (
+    BranchingExecutions,
+    SharedPrefixes,
+    prefix_refusal,
+    run_shared_cell,
+)
 
 # BatchProgress and BatchTestResult are re-exported: callers import them from here.
 from wtb_core.batch.progress import BatchProgress as BatchProgress
@@ -37,7 +44,7 @@ from wtb_core.engine.events import in_batch
 from wtb_core.errors import ConfigurationError, InvalidStateError
 from wtb_core.integrity.cuts import cut
 from wtb_core.ports import FileTracker
-from wtb_core.ports.batch_runner import BatchJob
+from wtb_core.ports.batch_runner import BatchJob, BatchRunner
 from wtb_core.project import WorkflowProject
 from wtb_core.registry import PluginRegistry
 from wtb_core.storage.database import utcnow
@@ -46,6 +53,8 @@ from wtb_core.storage.tables import BatchRecord
 from wtb_core.telemetry import settings as telemetry_settings
 from wtb_core.telemetry.batches import driving_batch, in_cell
 from wtb_core.telemetry.plugin import count_detached
+
+log = logging.getLogger(__name__)
 
 
 class ProjectSource(Protocol):
@@ -68,7 +77,8 @@ class BatchService(BatchReads):
     the batches this process drives; ``workspace`` is the directory each cell's own
     workspace is copied from when the project tracks files. With ``publish`` (the event
     bus), the cells' events carry the batch's id and the batch publishes its progress
-    (``batch.progress.ProgressEvents``).
+    (``batch.progress.ProgressEvents``). ``branches`` runs the trunks and forks of
+    shared-prefix batches (``batch.prefix``); without it they run their cells independently.
     """
 
     def __init__(
@@ -79,6 +89,7 @@ class BatchService(BatchReads):
         config: StackConfig,
         executions: ExecutionRunner,
         projects: ProjectSource,
+        branches: BranchingExecutions | None = None,
         file_tracker: FileTracker,
         workspace: Path,
         owner: str,
@@ -89,6 +100,7 @@ class BatchService(BatchReads):
         self._registry = registry
         self._config = config
         self._executions = executions
+        self._branches = branches
         self._projects = projects
         self._file_tracker = file_tracker
         self._workspace = workspace
@@ -114,11 +126,14 @@ class BatchService(BatchReads):
         *,
         batch_id: str | None = None,
         on_created: Callable[[str], None] | None = None,
+        reuse_prefix: bool = False,
     ) -> BatchTestResult:
         """Run a new batch. ``batch_id`` chooses its id (a server hands it out before the
         batch starts; ``InvalidStateError`` when a batch has it already). Every argument is
         checked before the batch record is stored (``arguments``); ``on_created(id)`` is
-        called once it is (a server answers ``202`` then)."""
+        called once it is (a server answers ``202`` then). ``reuse_prefix`` runs the
+        nodes before the first differing node once per case and repetition
+        (``batch.prefix``)."""
         project = arguments.name(
             "project", project, "a project name (a string, as registered with register_project)"
         )
@@ -136,6 +151,7 @@ class BatchService(BatchReads):
         )
         arguments.callback("on_progress", on_progress)
         arguments.flag("keep_workspaces", keep_workspaces)
+        arguments.flag("reuse_prefix", reuse_prefix)
         proj = self._projects.get(project)
         matrix = arguments.project_matrix(proj, entries)
         resolved, specs = resolve_evaluators(self._registry, chosen)
@@ -158,6 +174,7 @@ class BatchService(BatchReads):
             total_cells=len(matrix) * len(cases) * repetitions,
             owner=self._owner,
             error=None,
+            reuse_prefix=reuse_prefix,
             created_at=now,
             updated_at=now,
         )
@@ -276,6 +293,7 @@ class BatchService(BatchReads):
 
         tracker = self._file_tracker
         isolate = project.file_tracking.enabled
+        tree: SharedPrefixes | None = None
         resumed = len(cells) < record.total_cells
         telemetry = driving_batch(project.name, record.id, runner_name, cells, resumed)
 
@@ -288,6 +306,8 @@ class BatchService(BatchReads):
             )
             try:
                 with in_batch(record.id), in_cell(trace_context, cell):
+                    if tree is not None:
+                        return run_shared_cell(tree, cases[cell.case_index], cell, evaluators)
                     return run_cell(
                         self._executions, project.name, cases[cell.case_index], cell,
                         evaluators, workspace,
@@ -314,6 +334,7 @@ class BatchService(BatchReads):
         trace_context = telemetry.__enter__()
         try:  # a runner that cannot start leaves the batch interrupted, not running
             runner = self._registry.batch_runner(runner_name, self._config)
+            tree = self._tree(record, project, runner)
             for item in runner.run(job):
                 row = self._persist(item)
                 progress.finished(row)
@@ -338,6 +359,23 @@ class BatchService(BatchReads):
         self.comparison(record.id)  # stored with the batch: its first view is ready
         events.finished(final)
         return self.get(record.id)
+
+    def _tree(
+        self, record: BatchRecord, project: WorkflowProject, runner: BatchRunner
+    ) -> SharedPrefixes | None:
+        """The fork tree of a shared-prefix batch, or ``None`` (cells run independently):
+        the batch did not ask for one, or it cannot have one here, which the batch's
+        ``warning`` says."""
+        if not record.reuse_prefix:
+            return None
+        warning = prefix_refusal(project, runner, self._branches is not None)
+        self._metadata.update_batch(record.id, warning=warning)
+        record.warning = warning
+        if warning is not None or self._branches is None:
+            log.warning("batch %s: %s", record.id, warning)
+            return None
+        stored = self._branches.trunks(record.id)
+        return SharedPrefixes(self._branches, project.name, record.matrix, stored)
 
     def _progress_events(self, record: BatchRecord, to_run: int) -> ProgressEvents:
         """Progress events counting from the rows already stored (a resume's)."""

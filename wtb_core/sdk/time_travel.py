@@ -8,13 +8,14 @@ LangGraph and a pydantic state schema would, so a refused value never reaches th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langgraph.errors import GraphBubbleUp, InvalidUpdateError
 
 from wtb_core.domain.events import EventType
 from wtb_core.domain.models import ExecutionResult, ExecutionStatus
+from wtb_core.engine.events import current_batch
 from wtb_core.engine.history import resting_status, snapshot_at, snapshot_fields
 from wtb_core.engine.records import execution_record, new_execution_id
 from wtb_core.engine.threads import lineage, thread_config
@@ -157,36 +158,61 @@ class TimeTravelService(LedgerService):
                 span.set_attribute("wtb.fork.execution_id", result.execution_id)
             return result
 
+    def branch(
+        self,
+        execution_id: str,
+        checkpoint_id: str,
+        variant_config: Mapping[str, str],
+        breakpoints: Sequence[str],
+        prefix_key: str | None,
+    ) -> ExecutionResult:
+        """A fork of a shared-prefix trunk (``batch.prefix``) that runs on with other node
+        variants and breakpoints: a fork as ``fork`` makes it (the same copied lineage),
+        recorded for the current batch; ``prefix_key`` marks it as a trunk itself."""
+        return self._fork(
+            execution_id, checkpoint_id, None, None,
+            variant_config=variant_config, breakpoints=breakpoints, prefix_key=prefix_key,
+        )  # fmt: skip
+
     def _fork(
         self,
         execution_id: str,
         checkpoint_id: str,
         updates: Mapping[str, Any] | None,
         as_node: str | None,
+        *,
+        variant_config: Mapping[str, str] | None = None,
+        breakpoints: Sequence[str] | None = None,
+        prefix_key: str | None = None,
     ) -> ExecutionResult:
         ledger = self._ledger
         source = ledger.fetch(execution_id)
         proj = self._catalog.get(source.project)
         graph = self._catalog.graph_of(source)
         snapshot_at(graph, source.thread_id, checkpoint_id)  # belongs to the source?
+        branching = variant_config is not None
         row = ExecutionRecord(
             **execution_record(
                 execution_id=new_execution_id(),
                 project=source.project,
                 status=ExecutionStatus.PAUSED,
                 initial_state=source.initial_state,
-                variant_config=source.variant_config,
+                variant_config=source.variant_config if variant_config is None else variant_config,
                 workflow_variant=source.workflow_variant,
                 project_version=source.project_version,
                 owner=ledger.owner,
                 workspace=source.workspace,
                 head_checkpoint_id=checkpoint_id,
                 time_travel=True,
-                breakpoints=source.breakpoints,
+                breakpoints=source.breakpoints if breakpoints is None else breakpoints,
                 parent_execution_id=source.id,
                 parent_checkpoint_id=checkpoint_id,
+                batch_id=current_batch() if branching else None,
+                prefix_key=prefix_key,
             )
         )
+        if branching:
+            graph = self._catalog.graph_of(row)
         store = ledger.checkpoints
         with self._outbox.begin(
             OperationKind.FORK, row.id, checkpoint_id=checkpoint_id, source_execution_id=source.id

@@ -1,0 +1,65 @@
+"""``BatchBranches``: the executions a shared-prefix batch (``batch.prefix``) is made of —
+trunks run with breakpoints, forks of them with other variants — over the bench's own
+``ExecutionService`` and ``TimeTravelService``, so every branch is an ordinary fork."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from wtb_core.domain.models import ExecutionResult, ExecutionStatus
+from wtb_core.sdk.executions import ExecutionService
+from wtb_core.sdk.ledger import ExecutionLedger
+from wtb_core.sdk.time_travel import TimeTravelService
+
+_FINISHED = (ExecutionStatus.PAUSED, ExecutionStatus.COMPLETED)
+
+
+class BatchBranches:
+    """Implements ``batch.prefix.BranchingExecutions``; thread-safe as its services are."""
+
+    def __init__(
+        self, ledger: ExecutionLedger, executions: ExecutionService, time_travel: TimeTravelService
+    ) -> None:
+        self._ledger = ledger
+        self._executions = executions
+        self._time_travel = time_travel
+
+    def start(
+        self,
+        project: str,
+        initial_state: Mapping[str, Any],
+        variant_config: Mapping[str, str],
+        workflow_variant: str | None,
+        breakpoints: Sequence[str],
+        prefix_key: str | None,
+    ) -> ExecutionResult:
+        return self._executions.run(
+            project, initial_state, variant_config, workflow_variant, breakpoints,
+            prefix_key=prefix_key,
+        )  # fmt: skip
+
+    def branch(
+        self,
+        execution_id: str,
+        checkpoint_id: str,
+        variant_config: Mapping[str, str],
+        breakpoints: Sequence[str],
+        prefix_key: str | None,
+        run: bool,
+    ) -> ExecutionResult:
+        fork = self._time_travel.branch(
+            execution_id, checkpoint_id, variant_config, breakpoints, prefix_key
+        )
+        if not run or fork.status is ExecutionStatus.COMPLETED:
+            return fork
+        return self._executions.resume(fork.execution_id)
+
+    def trunks(self, batch_id: str) -> dict[str, ExecutionResult]:
+        ledger = self._ledger
+        found: dict[str, ExecutionResult] = {}
+        for row in ledger.metadata.prefix_trunks(batch_id):  # oldest first: newest wins
+            result = ledger.result(row)
+            if row.prefix_key is not None and result.status in _FINISHED:
+                found[row.prefix_key] = result
+        return found
