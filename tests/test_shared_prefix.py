@@ -178,3 +178,35 @@ def test_reuse_prefix_must_be_a_flag(bench, project):
     with pytest.raises(ConfigurationError, match="reuse_prefix"):
         bench.run_batch_test(project, MATRIX, CASES, reuse_prefix="yes")
     assert bench.list_batches() == []
+
+
+def _rows(saver, thread_id: str) -> set[tuple]:
+    """Every checkpoint (all namespaces) of a thread with its parent and pending writes."""
+    return {
+        (
+            t.config["configurable"]["checkpoint_ns"],
+            t.config["configurable"]["checkpoint_id"],
+            (t.parent_config or {}).get("configurable", {}).get("checkpoint_id"),
+            tuple(sorted((w[0], w[1]) for w in t.pending_writes or ())),
+        )
+        for t in saver.list({"configurable": {"thread_id": thread_id}})
+    }
+
+
+def test_the_sqlite_stores_copy_is_the_savers_copy(bench):
+    """Forks copy threads with set-based SQL on SQLite: the same rows, subgraph
+    checkpoints included, as copying through the saver's own list/put/put_writes."""
+    from tests import workflows
+    from wtb_core.engine.threads import copy_lineage
+
+    project = register(bench, workflows.with_subgraph)
+    done = bench.run(project, {})
+    store, saver = bench.stack.checkpoints, bench.stack.checkpoints.saver
+    source = f"wtb-{done.execution_id}"
+    for checkpoint in bench.get_checkpoints(done.execution_id)[1:]:
+        cp = checkpoint.checkpoint_id
+        store.copy_thread(source, f"sql-{cp}", cp)
+        copy_lineage(saver, source, f"saver-{cp}", cp)
+        copied = _rows(saver, f"sql-{cp}")
+        assert copied == _rows(saver, f"saver-{cp}")
+        assert any(ns for ns, *_ in copied) or checkpoint.step < 2  # subgraph rows too

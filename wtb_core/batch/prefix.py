@@ -56,6 +56,11 @@ class BranchingExecutions(Protocol):
         and, when ``run``, continue the fork until it stops."""
         ...
 
+    def ran_nothing(self, result: ExecutionResult) -> bool:
+        """Whether ``result`` stopped before its first node ran (at the checkpoint its
+        input made): nothing to share, so its branches start from the inputs."""
+        ...
+
     def trunks(self, batch_id: str) -> dict[str, ExecutionResult]:
         """The stored trunks of a batch that finished (paused at their breakpoints or
         completed), by ``prefix_key``; the newest one per key."""
@@ -152,7 +157,7 @@ class SharedPrefixes:
             mine = [variant(cell.combination, n) for n in about]
             members = [i for i in members if [variant(matrix[i], n) for n in about] == mine]
             key += "/" + ",".join(f"{n}={v}" for n, v in zip(about, mine, strict=True))
-            parent = trunk
+            parent = None if parent is None and self._executions.ran_nothing(trunk) else trunk
         if parent is None:
             own = self._executions.start(self._project, cell.inputs, nodes, workflow, [], None)
         else:

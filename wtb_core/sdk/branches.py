@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from wtb_core.domain.models import ExecutionResult, ExecutionStatus
+from wtb_core.engine.records import new_execution_id
+from wtb_core.engine.threads import thread_config
 from wtb_core.sdk.executions import ExecutionService
 from wtb_core.sdk.ledger import ExecutionLedger
 from wtb_core.sdk.time_travel import TimeTravelService
@@ -48,12 +50,21 @@ class BatchBranches:
         prefix_key: str | None,
         run: bool,
     ) -> ExecutionResult:
-        fork = self._time_travel.branch(
-            execution_id, checkpoint_id, variant_config, breakpoints, prefix_key
-        )
-        if not run or fork.status is ExecutionStatus.COMPLETED:
-            return fork
-        return self._executions.resume(fork.execution_id)
+        fork_id = new_execution_id()
+        with self._ledger.holding(fork_id):
+            row = self._time_travel.branch(
+                execution_id, checkpoint_id, variant_config, breakpoints, prefix_key,
+                fork_id=fork_id, running=run,
+            )  # fmt: skip
+            return self._executions.drive_fork(row) if run else self._ledger.result(row)
+
+    def ran_nothing(self, result: ExecutionResult) -> bool:
+        if result.checkpoint_id is None:
+            return True
+        row = self._ledger.fetch(result.execution_id)
+        saver = self._ledger.checkpoints.saver
+        tup = saver.get_tuple(thread_config(row.thread_id, result.checkpoint_id))
+        return tup is not None and (tup.metadata or {}).get("step", 0) <= 0
 
     def trunks(self, batch_id: str) -> dict[str, ExecutionResult]:
         ledger = self._ledger

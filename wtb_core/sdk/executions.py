@@ -111,6 +111,15 @@ class ExecutionService(LedgerService):
             cut("run.after_create")
             return self._drive(proj, row, graph, state, tap)
 
+    def drive_fork(self, row: ExecutionRecord) -> ExecutionResult:
+        """Drive a fork this process has just stored as ``running`` (``TimeTravelService.
+        branch``) from its head, as ``resume`` would after a fork, without claiming it
+        again: the caller holds it (``ledger.holding``) since before it was stored."""
+        proj = self._catalog.get(row.project)
+        graph = self._catalog.graph_of(row)
+        self._ledger.publish(row, EventType.EXECUTION_RESUMED, checkpoint_id=row.head_checkpoint_id)
+        return self._drive(proj, row, graph, None)
+
     def _unused(self, execution_id: str) -> str:
         if not isinstance(execution_id, str) or not _EXECUTION_ID.fullmatch(execution_id):
             raise InvalidInputError(
