@@ -47,9 +47,8 @@ def _by_cell(batch):
 
 
 def _nodes(bench: WTBTestBench, execution_id: str) -> list[tuple[str, ...]]:
-    """The nodes of each checkpoint, leaving out the ``fork`` checkpoints LangGraph writes
-    where a time-travel run branches off (one per fork of the path)."""
-    return [cp.nodes for cp in bench.get_checkpoints(execution_id) if cp.source != "fork"]
+    """The nodes whose writes each checkpoint of the execution holds, oldest first."""
+    return [cp.nodes for cp in bench.get_checkpoints(execution_id)]
 
 
 def _trunk_count(bench: WTBTestBench) -> int:

@@ -211,7 +211,9 @@ class TimeTravelService(LedgerService):
                 owner=ledger.owner,
                 workspace=source.workspace,
                 head_checkpoint_id=checkpoint_id,
-                time_travel=True,
+                # A running branch goes on from its thread's newest checkpoint, the head
+                # (LangGraph's plain resume): no time-travel "fork" checkpoint is written.
+                time_travel=not running,
                 breakpoints=source.breakpoints if breakpoints is None else breakpoints,
                 parent_execution_id=source.id,
                 parent_checkpoint_id=checkpoint_id,
