@@ -23,9 +23,9 @@ from wtb_core.batch import arguments
 from wtb_core.batch.cells import ExecutionRunner, batch_cells, cell_key, run_cell
 from wtb_core.batch.comparison_cache import ComparisonCache
 from wtb_core.batch.evaluator_specs import resolve_evaluators, restore_evaluators
+from wtb_core.batch.forked import ForkingExecutions, check_matrix, run_forked_cell
 from wtb_core.batch.models import BatchRow, BatchStatus, Cell, DetachedResult
 from wtb_core.batch.prefix import (
-    BranchingExecutions,
     SharedPrefixes,
     prefix_refusal,
     run_shared_cell,
@@ -89,7 +89,7 @@ class BatchService(BatchReads):
         config: StackConfig,
         executions: ExecutionRunner,
         projects: ProjectSource,
-        branches: BranchingExecutions | None = None,
+        branches: ForkingExecutions | None = None,
         file_tracker: FileTracker,
         workspace: Path,
         owner: str,
@@ -187,6 +187,72 @@ class BatchService(BatchReads):
             keep_workspaces,
         )  # fmt: skip
 
+    def fork(
+        self,
+        execution_id: str,
+        checkpoint_id: str,
+        variant_matrix: Sequence[Mapping[str, str]],
+        repetitions: int = 1,
+        evaluators: Iterable[str | Evaluator] | None = None,
+        parallelism: int | None = None,
+        runner: str | None = None,
+        on_progress: Callable[[BatchProgress], None] | None = None,
+    ) -> BatchTestResult:
+        """A batch forked from ``checkpoint_id`` of ``execution_id`` (``batch.forked``):
+        every cell forks it with its combination and runs on; the single test case is the
+        forked state. Every argument is checked before the batch record is stored."""
+        execution_id = arguments.name(
+            "execution_id", execution_id, "an execution id (see bench.list_executions())"
+        )
+        checkpoint_id = arguments.name(
+            "checkpoint_id", checkpoint_id, "a checkpoint id (see bench.get_checkpoints(...))"
+        )
+        entries = arguments.matrix(variant_matrix)
+        chosen = arguments.evaluators(evaluators)
+        repetitions = arguments.count("repetitions", repetitions, "runs of every combination", 2)
+        parallelism = arguments.count(
+            "parallelism", parallelism, "cells run at once", 4, "the runner's default"
+        )
+        runner = arguments.name(
+            "runner", runner, "a runner name (a string such as 'threadpool') or None", True
+        )
+        arguments.callback("on_progress", on_progress)
+        if self._branches is None:
+            raise ConfigurationError("this batch service cannot fork executions")
+        point = self._branches.fork_point(execution_id, checkpoint_id)
+        proj = self._projects.get(point.project)
+        matrix = arguments.project_matrix(proj, entries)
+        check_matrix(matrix, point)
+        resolved, specs = resolve_evaluators(self._registry, chosen)
+        runner_name = self._runner_name(proj, runner)
+        self._require_in_process(runner_name)
+        name = f"{execution_id}@{checkpoint_id}"
+        cases, stored_cases = arguments.cases([TestCase(inputs=point.state, name=name)])
+        now = utcnow()
+        record = BatchRecord(
+            id=uuid.uuid4().hex[:16],
+            project=proj.name,
+            status=BatchStatus.RUNNING.value,
+            matrix=matrix,
+            cases=stored_cases,
+            evaluators=specs,
+            repetitions=repetitions,
+            runner=runner_name,
+            parallelism=parallelism,
+            total_cells=len(matrix) * repetitions,
+            owner=self._owner,
+            error=None,
+            source_execution_id=execution_id,
+            source_checkpoint_id=checkpoint_id,
+            created_at=now,
+            updated_at=now,
+        )
+        self._metadata.create_batch(record)
+        cells = list(batch_cells(record))
+        return self._drive(
+            record, proj, cases, cells, resolved, runner_name, parallelism, on_progress
+        )
+
     def resume(
         self,
         batch_id: str,
@@ -234,6 +300,8 @@ class BatchService(BatchReads):
         )
         runner_name = runner or record.runner
         self._registry.get("batch_runner", runner_name)
+        if record.source_execution_id:
+            self._require_in_process(runner_name)
         rows = self._metadata.batch_rows(batch_id)
         if retry_failed:
             failed = [
@@ -294,6 +362,12 @@ class BatchService(BatchReads):
         tracker = self._file_tracker
         isolate = project.file_tracking.enabled
         tree: SharedPrefixes | None = None
+        # A forked batch (``fork``): every cell forks the source at its checkpoint.
+        source = (record.source_execution_id or "", record.source_checkpoint_id or "")
+        forked = self._branches if record.source_execution_id else None
+        source_variants: dict[str, str] = {}
+        if forked is not None:
+            source_variants = self._metadata.get_execution(source[0]).variant_config
         resumed = len(cells) < record.total_cells
         telemetry = driving_batch(project.name, record.id, runner_name, cells, resumed)
 
@@ -306,8 +380,13 @@ class BatchService(BatchReads):
             )
             try:
                 with in_batch(record.id), in_cell(trace_context, cell):
+                    case = cases[cell.case_index]
+                    if forked is not None:
+                        return run_forked_cell(
+                            forked, source, source_variants, case, cell, evaluators
+                        )
                     if tree is not None:
-                        return run_shared_cell(tree, cases[cell.case_index], cell, evaluators)
+                        return run_shared_cell(tree, case, cell, evaluators)
                     return run_cell(
                         self._executions, project.name, cases[cell.case_index], cell,
                         evaluators, workspace,
@@ -408,6 +487,16 @@ class BatchService(BatchReads):
         return item
 
     # -- checks --------------------------------------------------------------------------
+
+    def _require_in_process(self, runner_name: str) -> None:
+        """A forked batch's cells fork an execution of this process's stores: refuse a
+        runner that runs cells elsewhere."""
+        factory = self._registry.get("batch_runner", runner_name).factory
+        if not getattr(factory, "in_process", False):
+            raise ConfigurationError(
+                f"the {runner_name!r} runner runs cells away from this process, where they "
+                "cannot fork the execution: pass runner='threadpool' (or 'sequential')"
+            )
 
     def _runner_name(self, project: WorkflowProject, runner: str | None) -> str:
         """The runner a new batch uses: ``runner=``, else the project's ``batch_executor``,

@@ -124,7 +124,7 @@ class WTBTestBench:
             registry=stack.plugins,
             config=config,
             executions=self._executions,
-            branches=BatchBranches(ledger, self._executions, self._time_travel),
+            branches=BatchBranches(ledger, self._executions, self._time_travel, self._inspection),
             projects=self._catalog,
             file_tracker=stack.file_tracker,
             workspace=self.workspace,
@@ -314,6 +314,25 @@ class WTBTestBench:
         return self._batches.run(
             project, variant_matrix, test_cases, evaluators, parallelism, runner, repetitions,
             on_progress, keep_workspaces, reuse_prefix=reuse_prefix,
+        )  # fmt: skip
+
+    def fork_batch(
+        self,
+        execution_id: str,
+        checkpoint_id: str,
+        variant_matrix: Sequence[Mapping[str, str]],
+        repetitions: int = 1,
+        evaluators: Iterable[str | Callable[..., Any]] | None = None,
+        parallelism: int | None = None,
+        runner: str | None = None,
+        on_progress: Callable[[BatchProgress], None] | None = None,
+    ) -> BatchTestResult:
+        """A batch whose every cell forks ``execution_id`` at ``checkpoint_id`` and runs its
+        combination from there; its single test case is the forked state. Combinations
+        that change a node that ran before the checkpoint are refused, naming them."""
+        return self._batches.fork(
+            execution_id, checkpoint_id, variant_matrix, repetitions, evaluators, parallelism,
+            runner, on_progress,
         )  # fmt: skip
 
     def resume_batch(

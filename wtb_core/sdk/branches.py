@@ -1,16 +1,20 @@
-"""``BatchBranches``: the executions a shared-prefix batch (``batch.prefix``) is made of —
-trunks run with breakpoints, forks of them with other variants — over the bench's own
-``ExecutionService`` and ``TimeTravelService``, so every branch is an ordinary fork."""
+"""``BatchBranches``: the executions shared-prefix batches (``batch.prefix``) and forked
+batches (``batch.forked``) are made of — trunks run with breakpoints, forks with other
+variants — over the bench's own ``ExecutionService`` and ``TimeTravelService``, so every
+branch is an ordinary fork."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from wtb_core.batch.forked import ForkPoint
 from wtb_core.domain.models import ExecutionResult, ExecutionStatus
 from wtb_core.engine.records import new_execution_id
 from wtb_core.engine.threads import thread_config
+from wtb_core.errors import CheckpointNotFoundError
 from wtb_core.sdk.executions import ExecutionService
+from wtb_core.sdk.inspection import InspectionService
 from wtb_core.sdk.ledger import ExecutionLedger
 from wtb_core.sdk.time_travel import TimeTravelService
 
@@ -18,12 +22,18 @@ _FINISHED = (ExecutionStatus.PAUSED, ExecutionStatus.COMPLETED)
 
 
 class BatchBranches:
-    """Implements ``batch.prefix.BranchingExecutions``; thread-safe as its services are."""
+    """Implements ``batch.forked.ForkingExecutions`` (``batch.prefix.BranchingExecutions``
+    and fork points); thread-safe as its services are."""
 
     def __init__(
-        self, ledger: ExecutionLedger, executions: ExecutionService, time_travel: TimeTravelService
+        self,
+        ledger: ExecutionLedger,
+        executions: ExecutionService,
+        time_travel: TimeTravelService,
+        inspection: InspectionService,
     ) -> None:
         self._ledger = ledger
+        self._inspection = inspection
         self._executions = executions
         self._time_travel = time_travel
 
@@ -57,6 +67,32 @@ class BatchBranches:
                 fork_id=fork_id, running=run,
             )  # fmt: skip
             return self._executions.drive_fork(row) if run else self._ledger.result(row)
+
+    def fork_point(self, execution_id: str, checkpoint_id: str) -> ForkPoint:
+        row = self._ledger.fetch(execution_id)
+        by_id = {
+            cp.checkpoint_id: cp
+            for cp in self._inspection.get_checkpoints(execution_id, all_branches=True)
+        }
+        if checkpoint_id not in by_id:
+            raise CheckpointNotFoundError(
+                f"checkpoint {checkpoint_id!r} is not one of execution {execution_id}'s; list "
+                "them with bench.get_checkpoints / wtb checkpoints EXEC"
+            )
+        ran: set[str] = set()
+        current: str | None = checkpoint_id
+        while current is not None and current in by_id:
+            ran.update(by_id[current].nodes)
+            current = by_id[current].parent_checkpoint_id
+        return ForkPoint(
+            execution_id=row.id,
+            checkpoint_id=checkpoint_id,
+            project=row.project,
+            variant_config=dict(row.variant_config or {}),
+            workflow_variant=row.workflow_variant,
+            ran=frozenset(ran),
+            state=dict(by_id[checkpoint_id].values),
+        )
 
     def ran_nothing(self, result: ExecutionResult) -> bool:
         if result.checkpoint_id is None:

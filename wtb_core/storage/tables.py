@@ -136,6 +136,9 @@ class BatchRecord(Base):
     # ran independently instead when they did.
     reuse_prefix: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     warning: Mapped[str | None] = mapped_column(Text, default=None)
+    # A batch forked from a checkpoint (``bench.fork_batch``): every cell forks it.
+    source_execution_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    source_checkpoint_id: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class BatchCellRecord(Base):

@@ -1,4 +1,5 @@
-"""Shared-prefix batches (``run_batch_test(..., reuse_prefix=True)``).
+"""Shared-prefix batches (``run_batch_test(..., reuse_prefix=True)``) and batches forked
+from a checkpoint (``bench.fork_batch``).
 
 * ``executions.prefix_key`` — set on the trunk executions of a shared-prefix batch (the
   runs every branch forks from): which (case, repetition, workflow variant, fork path) it
@@ -29,10 +30,14 @@ def upgrade() -> None:
             sa.Column("reuse_prefix", sa.Boolean, nullable=False, server_default=sa.false())
         )
         table.add_column(sa.Column("warning", sa.Text, nullable=True))
+        table.add_column(sa.Column("source_execution_id", sa.String(64), nullable=True))
+        table.add_column(sa.Column("source_checkpoint_id", sa.String(64), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("batches") as table:
+        table.drop_column("source_checkpoint_id")
+        table.drop_column("source_execution_id")
         table.drop_column("warning")
         table.drop_column("reuse_prefix")
     op.drop_index("ix_executions_prefix_key", table_name="executions")
