@@ -27,12 +27,7 @@ CASES = [
 
 @pytest.fixture
 def project(bench: WTBTestBench) -> str:
-    name = register(bench, wf.looping_answer)
-    proj = bench.get_project(name)
-    proj.register_variant("draft", "twice", wf.draft_twice)
-    proj.register_variant("finish", "shout", wf.shout)
-    wf.CALLS.clear()
-    return name
+    return register_looping(bench)
 
 
 def _batch(bench: WTBTestBench, project: str, reuse: bool, **kwargs):
@@ -59,11 +54,23 @@ def _trunk_count(bench: WTBTestBench) -> int:
     )
 
 
-@pytest.mark.parametrize("runner", ["sequential", "threadpool"])
-def test_results_match_independent_cells_cell_by_cell(bench, project, runner):
+def register_looping(bench: WTBTestBench) -> str:
+    """The looping project with its variants (the Postgres plugin's tests use it too)."""
+    name = register(bench, wf.looping_answer)
+    proj = bench.get_project(name)
+    proj.register_variant("draft", "twice", wf.draft_twice)
+    proj.register_variant("finish", "shout", wf.shout)
+    wf.CALLS.clear()
+    return name
+
+
+def check_shared_matches_independent(bench: WTBTestBench, project: str, runner: str) -> None:
+    """Shared prefixes give each cell the state, scores and node history of an independent
+    cell, with the variants of its combination recorded."""
     naive = _batch(bench, project, False, runner=runner)
     shared = _batch(bench, project, True, runner=runner)
     assert shared.status is BatchStatus.COMPLETED and len(shared.results) == 16
+    assert shared.warning is None
     plain, reused = _by_cell(naive), _by_cell(shared)
     assert plain.keys() == reused.keys()
     for key, row in plain.items():
@@ -75,6 +82,11 @@ def test_results_match_independent_cells_cell_by_cell(bench, project, runner):
         assert _nodes(bench, other.execution_id) == _nodes(bench, row.execution_id)
         assert bench.get_execution(other.execution_id).variant_config == MATRIX[key[0]]
     assert {r.state["answer"] for r in shared.results} >= {"loop:3", "LOOP:4", "skip:0"}
+
+
+@pytest.mark.parametrize("runner", ["sequential", "threadpool"])
+def test_results_match_independent_cells_cell_by_cell(bench, project, runner):
+    check_shared_matches_independent(bench, project, runner)
 
 
 def test_the_prefix_runs_once_per_case_and_repetition(bench, project):

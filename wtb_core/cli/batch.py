@@ -33,6 +33,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from wtb_core.cli import render
+from wtb_core.cli.arguments import resolve_checkpoint
 from wtb_core.cli.batch_inputs import (
     check_baseline,
     load_cases,
@@ -323,7 +324,9 @@ def _nothing_missing(batch: BatchTestResult, failed: int) -> Text:
 def fork_batch(
     ctx: typer.Context,
     execution_id: Annotated[str, typer.Argument(metavar="EXEC", help="Execution id.")],
-    checkpoint_id: Annotated[str, typer.Argument(metavar="CKPT", help="Checkpoint id.")],
+    checkpoint_id: Annotated[
+        str, typer.Argument(metavar="CKPT", help="Checkpoint id, or a unique prefix of one.")
+    ],
     matrix: Annotated[
         Path,
         typer.Option(
@@ -363,6 +366,7 @@ def fork_batch(
     s = session(ctx, as_json)
     if project is not None:
         _register_as(s, project, s.bench.get_execution(execution_id).project)
+    checkpoint_id = resolve_checkpoint(s.bench, execution_id, checkpoint_id)
     combinations = load_matrix(matrix)
     check_baseline(baseline, combinations, "the matrix")
     evaluators = resolve_evaluators(evaluator, [])
