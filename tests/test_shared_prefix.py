@@ -127,6 +127,9 @@ def test_trunks_belong_to_the_batch_and_are_hidden_from_listings(bench, project)
     # paused before a differing node, or completed (in "skip" no draft variant ever runs)
     assert {e.status for e in trunks} == {ExecutionStatus.PAUSED, ExecutionStatus.COMPLETED}
     assert bench.get_batch(batch.batch_id).comparison().shared_prefix is True
+    # trunks are not what a killed batch leaves behind: integrity finds nothing to delete
+    report = bench.check_integrity()
+    assert report.clean and not report.findings, report.findings
 
 
 def test_a_failing_trunk_fails_every_dependent_cell_once(bench, project):
