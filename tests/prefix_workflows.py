@@ -72,3 +72,19 @@ def looping_answer() -> StateGraph:
     builder.add_conditional_edges("draft", _after_draft, ["draft", "finish"])
     builder.add_edge("finish", END)
     return builder
+
+
+def work_loud(state: dict[str, Any]) -> dict[str, Any]:
+    """A variant of ``workflows.fan_out``'s ``work`` (a ``Send`` target)."""
+    _ran("work_loud")
+    return {"log": [f"WORK:{state['query']}"]}
+
+
+def tagged(name: str) -> Any:
+    """A node that appends ``name`` to ``log``: variants of ``workflows.parallel``'s nodes."""
+
+    def node(state: dict[str, Any]) -> dict[str, Any]:
+        _ran(name)
+        return {"log": [name]}
+
+    return node

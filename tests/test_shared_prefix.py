@@ -224,3 +224,36 @@ def test_the_sqlite_stores_copy_is_the_savers_copy(bench):
         copied = _rows(saver, f"sql-{cp}")
         assert copied == _rows(saver, f"saver-{cp}")
         assert any(ns for ns, *_ in copied) or checkpoint.step < 2  # subgraph rows too
+
+
+@pytest.mark.parametrize(
+    ("factory", "variants", "matrix"),
+    [
+        (  # a parallel super-step: left and right run together, right differs
+            "parallel",
+            {"right": ("right2", wf.tagged("right2")), "join": ("join2", wf.tagged("join2"))},
+            [{}, {"right": "right2"}, {"join": "join2"}, {"right": "right2", "join": "join2"}],
+        ),
+        (  # Send fan-out: the Send target differs, then the node after it
+            "fan_out",
+            {"work": ("loud", wf.work_loud), "summarize": ("again", wf.tagged("again"))},
+            [{}, {"work": "loud"}, {"summarize": "again"}],
+        ),
+    ],
+)
+def test_parallel_steps_and_send_fan_out_match_independent_cells(bench, factory, variants, matrix):
+    from tests import workflows
+
+    name = register(bench, getattr(workflows, factory))
+    for node, (variant_name, implementation) in variants.items():
+        bench.get_project(name).register_variant(node, variant_name, implementation)
+    cases = [{"query": "a"}, {"query": "b"}]
+    naive = bench.run_batch_test(name, matrix, cases, runner="threadpool")
+    shared = bench.run_batch_test(name, matrix, cases, runner="threadpool", reuse_prefix=True)
+    plain, reused = _by_cell(naive), _by_cell(shared)
+    assert plain.keys() == reused.keys() and len(plain) == 2 * len(matrix)
+    for key, row in plain.items():
+        assert reused[key].status is ExecutionStatus.COMPLETED
+        assert reused[key].state == row.state
+        assert _nodes(bench, reused[key].execution_id) == _nodes(bench, row.execution_id)
+    assert _trunk_count(bench) > 0  # something was shared
