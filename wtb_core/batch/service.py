@@ -64,8 +64,8 @@ class ProjectSource(Protocol):
 
 
 class BatchService(BatchReads):
-    """Batch tests: ``run``, ``resume``, ``cancel``, ``get``, ``list`` (the bench's
-    ``run_batch_test``, ``resume_batch`` … call these).
+    """Batch tests: ``run``, ``fork``, ``resume``, ``cancel``, ``get``, ``list`` (the
+    bench's ``run_batch_test``, ``fork_batch``, ``resume_batch`` … call these).
 
     Thread-safe: batches run at once from different threads, each on its own runner; a
     batch is driven by one caller at a time (``resume`` of a batch running in this process
@@ -78,7 +78,9 @@ class BatchService(BatchReads):
     workspace is copied from when the project tracks files. With ``publish`` (the event
     bus), the cells' events carry the batch's id and the batch publishes its progress
     (``batch.progress.ProgressEvents``). ``branches`` runs the trunks and forks of
-    shared-prefix batches (``batch.prefix``); without it they run their cells independently.
+    shared-prefix batches (``batch.prefix``) and the cells of forked batches
+    (``batch.forked``); without it the former run their cells independently and ``fork``
+    is refused.
     """
 
     def __init__(
