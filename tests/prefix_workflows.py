@@ -88,3 +88,16 @@ def tagged(name: str) -> Any:
         return {"log": [name]}
 
     return node
+
+
+def prep_quiet(state: State) -> dict[str, Any]:
+    _ran("prep_quiet")
+    return {"n": 0, "log": ["quiet"]}
+
+
+def routed_answer() -> StateGraph:
+    """``looping_answer`` entered through a conditional edge from START."""
+    builder = looping_answer()
+    builder.edges.discard((START, "prep"))
+    builder.add_conditional_edges(START, lambda state: "prep", ["prep"])
+    return builder

@@ -257,3 +257,38 @@ def test_parallel_steps_and_send_fan_out_match_independent_cells(bench, factory,
         assert reused[key].state == row.state
         assert _nodes(bench, reused[key].execution_id) == _nodes(bench, row.execution_id)
     assert _trunk_count(bench) > 0  # something was shared
+
+
+def test_a_batch_differing_at_the_first_node_shares_nothing_and_makes_no_trunk(bench):
+    """Every combination differs at the node START leads to: nothing can be shared, so the
+    cells run from their inputs as independent cells do (no trunk, no fork)."""
+    from tests import workflows
+
+    name = register(bench, workflows.linear)
+    bench.get_project(name).register_variant("retrieve", "other", wf.tagged("other"))
+    matrix = [{}, {"retrieve": "other"}]
+    naive = bench.run_batch_test(name, matrix, [{"query": "q"}], runner="sequential")
+    shared = bench.run_batch_test(
+        name, matrix, [{"query": "q"}], runner="sequential", reuse_prefix=True
+    )
+    assert _trunk_count(bench) == 0
+    assert [r.state for r in shared.results] == [r.state for r in naive.results]
+    for row in shared.results:
+        assert bench.get_execution(row.execution_id).parent_execution_id is None
+
+
+def test_a_trunk_that_ran_no_node_is_not_forked(bench):
+    """Behind a conditional edge from START the first nodes are known only once the trunk
+    stops: one that stopped before any node ran is not forked, its cells start afresh."""
+    name = register(bench, wf.routed_answer)
+    bench.get_project(name).register_variant("prep", "quiet", wf.prep_quiet)
+    matrix = [{}, {"prep": "quiet"}]
+    naive = bench.run_batch_test(name, matrix, [{"query": "loop"}], runner="sequential")
+    shared = bench.run_batch_test(
+        name, matrix, [{"query": "loop"}], runner="sequential", reuse_prefix=True
+    )
+    assert _trunk_count(bench) == 1  # the one that stopped before prep
+    assert [r.state for r in shared.results] == [r.state for r in naive.results]
+    for row in shared.results:
+        assert bench.get_execution(row.execution_id).parent_execution_id is None
+        assert _nodes(bench, row.execution_id) == _nodes(bench, naive.results[0].execution_id)

@@ -56,6 +56,11 @@ class BranchingExecutions(Protocol):
         and, when ``run``, continue the fork until it stops."""
         ...
 
+    def first_nodes(self, project: str, workflow_variant: str | None) -> frozenset[str] | None:
+        """The nodes the graph's first super-step runs, when ``START`` has only plain
+        edges (``None`` when a conditional edge leaves it: known only once it ran)."""
+        ...
+
     def ran_nothing(self, result: ExecutionResult) -> bool:
         """Whether ``result`` stopped before its first node ran (at the checkpoint its
         input made): nothing to share, so its branches start from the inputs."""
@@ -134,6 +139,14 @@ class SharedPrefixes:
         self._stored = dict(stored)
         self._slots: dict[str, _Slot] = {}
         self._lock = threading.Lock()
+        self._first: dict[str | None, frozenset[str] | None] = {}
+
+    def _first_nodes(self, workflow: str | None) -> frozenset[str]:
+        """The nodes the first super-step surely runs (empty when unknown)."""
+        with self._lock:
+            if workflow not in self._first:
+                self._first[workflow] = self._executions.first_nodes(self._project, workflow)
+            return self._first[workflow] or frozenset()
 
     def run(self, cell: Cell) -> ExecutionResult:
         matrix = self._matrix
@@ -144,6 +157,11 @@ class SharedPrefixes:
         spent = 0.0
         while len(members) > 1:
             diff = differing([matrix[i] for i in members])
+            at_start = sorted(self._first_nodes(workflow).intersection(diff))
+            if parent is None and at_start:
+                # The first super-step differs: a trunk would stop before any node ran.
+                members, key = _split(matrix, members, cell.combination, at_start, key)
+                continue
             trunk = self._trunk(key, parent, matrix[members[0]], workflow, diff, cell.inputs)
             spent += trunk.duration_ms
             if trunk.status in (ExecutionStatus.FAILED, ExecutionStatus.CANCELLED):
@@ -154,9 +172,7 @@ class SharedPrefixes:
                 # every combination's execution is the trunk's end.
                 end = self._branch(trunk, nodes, [], None, run=False)
                 return end.model_copy(update={"duration_ms": spent})
-            mine = [variant(cell.combination, n) for n in about]
-            members = [i for i in members if [variant(matrix[i], n) for n in about] == mine]
-            key += "/" + ",".join(f"{n}={v}" for n, v in zip(about, mine, strict=True))
+            members, key = _split(matrix, members, cell.combination, about, key)
             parent = None if parent is None and self._executions.ran_nothing(trunk) else trunk
         if parent is None:
             own = self._executions.start(self._project, cell.inputs, nodes, workflow, [], None)
@@ -204,6 +220,20 @@ class SharedPrefixes:
 
                 slot.result = self._stored.get(key) or _once(slot, start)
             return slot.result
+
+
+def _split(
+    matrix: Sequence[Mapping[str, str]],
+    members: list[int],
+    combination: Mapping[str, str],
+    about: Sequence[str],
+    key: str,
+) -> tuple[list[int], str]:
+    """The members choosing ``combination``'s variants of the nodes ``about`` to run, and
+    the key of their part of the tree."""
+    mine = [variant(combination, n) for n in about]
+    part = [i for i in members if [variant(matrix[i], n) for n in about] == mine]
+    return part, key + "/" + ",".join(f"{n}={v}" for n, v in zip(about, mine, strict=True))
 
 
 def _once(slot: _Slot, start: Callable[[], ExecutionResult]) -> ExecutionResult:

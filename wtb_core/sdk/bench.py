@@ -124,7 +124,9 @@ class WTBTestBench:
             registry=stack.plugins,
             config=config,
             executions=self._executions,
-            branches=BatchBranches(ledger, self._executions, self._time_travel, self._inspection),
+            branches=BatchBranches(
+                ledger, self._executions, self._time_travel, self._inspection, self._catalog
+            ),
             projects=self._catalog,
             file_tracker=stack.file_tracker,
             workspace=self.workspace,

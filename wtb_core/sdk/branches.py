@@ -8,11 +8,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from langgraph.graph import START
+
 from wtb_core.batch.forked import ForkPoint
 from wtb_core.domain.models import ExecutionResult, ExecutionStatus
 from wtb_core.engine.records import new_execution_id
 from wtb_core.engine.threads import thread_config
 from wtb_core.errors import CheckpointNotFoundError
+from wtb_core.sdk.catalog import ProjectCatalog
 from wtb_core.sdk.executions import ExecutionService
 from wtb_core.sdk.inspection import InspectionService
 from wtb_core.sdk.ledger import ExecutionLedger
@@ -31,8 +34,10 @@ class BatchBranches:
         executions: ExecutionService,
         time_travel: TimeTravelService,
         inspection: InspectionService,
+        catalog: ProjectCatalog,
     ) -> None:
         self._ledger = ledger
+        self._catalog = catalog
         self._inspection = inspection
         self._executions = executions
         self._time_travel = time_travel
@@ -93,6 +98,12 @@ class BatchBranches:
             ran=frozenset(ran),
             state=dict(by_id[checkpoint_id].values),
         )
+
+    def first_nodes(self, project: str, workflow_variant: str | None) -> frozenset[str] | None:
+        builder = self._catalog.graphs.get(self._catalog.get(project), {}, workflow_variant).builder
+        if any(source == START for source in builder.branches):
+            return None
+        return frozenset(end for source, end in builder.edges if source == START)
 
     def ran_nothing(self, result: ExecutionResult) -> bool:
         if result.checkpoint_id is None:
