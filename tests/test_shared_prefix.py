@@ -126,7 +126,10 @@ def test_trunks_belong_to_the_batch_and_are_hidden_from_listings(bench, project)
     trunks = [e for e in everything if e.execution_id not in listed]
     # paused before a differing node, or completed (in "skip" no draft variant ever runs)
     assert {e.status for e in trunks} == {ExecutionStatus.PAUSED, ExecutionStatus.COMPLETED}
-    assert bench.get_batch(batch.batch_id).comparison().shared_prefix is True
+    comparison = bench.get_batch(batch.batch_id).comparison()
+    assert comparison.shared_prefix is True
+    assert "shared prefix: per case and repetition" in comparison.to_markdown()
+    assert "shared prefix" not in _batch(bench, project, False).comparison().to_markdown()
     # trunks are not what a killed batch leaves behind: integrity finds nothing to delete
     report = bench.check_integrity()
     assert report.clean and not report.findings, report.findings
