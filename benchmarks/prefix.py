@@ -13,7 +13,7 @@ name and a function returning ``Must`` results), so more can be added beside thi
 The thread pool is 2 wide by default, the cores of the machine the targets were set on:
 the sleeps overlap at any width, but WTB's own per-execution work (rows, events, checkpoint
 writes) holds the GIL, and a shared-prefix batch does little else, so a pool wider than
-the cores measures the CPU, not the sharing (x4 here: 1.99x and 3.64x; x8: 1.3x and 2.4x).
+the cores measures the CPU, not the sharing (x4 here: 1.99x and 3.64x; x8: 1.64x, 2.52x).
 
     .venv/bin/python -m benchmarks.prefix [--parallelism 2] [--rounds 3] [--only prefix]
 """
