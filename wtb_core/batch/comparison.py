@@ -142,6 +142,9 @@ class Comparison(BaseModel):
     confidence: float
     combinations: list[CombinationStats] = Field(default_factory=list)
     paired: list[PairedComparison] = Field(default_factory=list)
+    # The combinations of each (case, repetition) ran their common upstream once
+    # (``run_batch_test(reuse_prefix=True)``): the paired deltas hold no upstream variance.
+    shared_prefix: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -195,12 +198,14 @@ def compare(
     resamples: int = 10_000,
     seed: int = 0,
     bounds: Mapping[str, Bounds | None] | None = None,
+    shared_prefix: bool = False,
 ) -> Comparison:
     """Summarise each combination and compare each to ``baseline`` (a combination's label,
     ``"retriever=bm25"``, or its matrix entry, ``{"retriever": "bm25"}``; default: the lowest
     ``combination_index``); ``ConfigurationError`` for a baseline the rows do not have.
     ``bounds`` declares a metric's ``(low, high)`` range (``None``: unbounded, even if its
-    values lie in [0, 1]); the module docstring says how bounds choose the interval."""
+    values lie in [0, 1]); the module docstring says how bounds choose the interval.
+    ``shared_prefix`` says the rows' combinations shared their prefix (``batch.prefix``)."""
     if not 0 < confidence < 1:
         raise ConfigurationError(f"confidence must be in (0, 1), got {confidence}; pass e.g. 0.95")
     if resamples < 1:
@@ -208,7 +213,7 @@ def compare(
     declared = check_bounds(bounds or {})
     groups = _group(rows, lambda row: row.combination_index)
     if not groups:
-        return Comparison(baseline=None, confidence=confidence)
+        return Comparison(baseline=None, confidence=confidence, shared_prefix=shared_prefix)
     labels = {index: group[0].combination_label for index, group in groups.items()}
     base_index = (
         next(iter(groups)) if baseline is None else combination_index(baseline, labels, "baseline")
@@ -223,6 +228,7 @@ def compare(
             for index, group in groups.items()
             if index != base_index
         ],
+        shared_prefix=shared_prefix,
     )
 
 

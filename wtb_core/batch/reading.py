@@ -63,7 +63,13 @@ class BatchReads:
             if default and (stored := metadata.stored_comparison(record.id, rows_now)):
                 return Comparison.model_validate_json(stored)
             rows = metadata.batch_rows(record.id, with_state=False)
-            found = compare([batch_row(r, record.matrix) for r in rows], baseline, **options)
+            shared = bool(record.reuse_prefix) and record.warning is None
+            found = compare(
+                [batch_row(r, record.matrix) for r in rows],
+                baseline,
+                shared_prefix=shared,
+                **options,
+            )
             if default:
                 metadata.store_comparison(record.id, rows_now, found.model_dump_json())
             return found

@@ -109,14 +109,19 @@ def _sections(
     if any(stats.metrics for stats in comparison.combinations):
         title = f"Metrics (mean over cases, {pct} CIs)"
         sections.append((title, _metrics(comparison), _metric_notes(comparison)))
-    sections += [
-        (
-            f"{pair.combination_label} vs baseline {pair.baseline_label} (paired per case)",
-            *_paired(pair),
-        )
-        for pair in comparison.paired
-    ]
+    shared = [SHARED_PREFIX_NOTE] if comparison.shared_prefix else []
+    for pair in comparison.paired:
+        grid, notes = _paired(pair)
+        title = f"{pair.combination_label} vs baseline {pair.baseline_label} (paired per case)"
+        sections.append((title, grid, [*notes, *shared]))
     return sections
+
+
+SHARED_PREFIX_NOTE = (
+    "shared prefix: per case and repetition, both combinations ran the nodes before their "
+    "first differing node once and forked from there (a paired design with a common "
+    "upstream: the upstream's variance drops out of the paired deltas)"
+)
 
 
 def _label(comparison: Comparison, label: str) -> str:

@@ -27,6 +27,9 @@ class BatchTestResult:
         self.results = rows
         self.error = record.error
         self.created_at = record.created_at
+        # Why a batch that asked for shared prefixes ran its cells independently.
+        self.warning = record.warning
+        self.shared_prefix = bool(record.reuse_prefix) and record.warning is None
 
     def __repr__(self) -> str:
         return (
@@ -54,7 +57,7 @@ class BatchTestResult:
         ``wtb_core.batch.comparison.compare`` for the options."""
         from wtb_core.batch.comparison import compare
 
-        return compare(self.results, baseline, **options)
+        return compare(self.results, baseline, shared_prefix=self.shared_prefix, **options)
 
 
 def batch_row(record: BatchCellRecord, matrix: Sequence[Mapping[str, str]]) -> BatchRow:

@@ -12,6 +12,7 @@ imports the SDK.
 from __future__ import annotations
 
 import builtins
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -22,7 +23,13 @@ from wtb_core.batch import arguments
 from wtb_core.batch.cells import ExecutionRunner, batch_cells, cell_key, run_cell
 from wtb_core.batch.comparison_cache import ComparisonCache
 from wtb_core.batch.evaluator_specs import resolve_evaluators, restore_evaluators
+from wtb_core.batch.forked import ForkingExecutions, check_matrix, run_forked_cell
 from wtb_core.batch.models import BatchRow, BatchStatus, Cell, CellStarted, DetachedResult
+from wtb_core.batch.prefix import (
+    SharedPrefixes,
+    prefix_refusal,
+    run_shared_cell,
+)
 
 # BatchProgress and BatchTestResult are re-exported: callers import them from here.
 from wtb_core.batch.progress import BatchProgress as BatchProgress
@@ -37,7 +44,7 @@ from wtb_core.engine.events import in_batch
 from wtb_core.errors import ConfigurationError, InvalidStateError
 from wtb_core.integrity.cuts import cut
 from wtb_core.ports import FileTracker
-from wtb_core.ports.batch_runner import BatchJob
+from wtb_core.ports.batch_runner import BatchJob, BatchRunner
 from wtb_core.project import WorkflowProject
 from wtb_core.registry import PluginRegistry
 from wtb_core.storage.database import utcnow
@@ -47,6 +54,8 @@ from wtb_core.telemetry import settings as telemetry_settings
 from wtb_core.telemetry.batches import DetachedCells, driving_batch, in_cell
 from wtb_core.telemetry.plugin import count_detached
 
+log = logging.getLogger(__name__)
+
 
 class ProjectSource(Protocol):
     """Where a batch finds its project by name (``ProjectNotFoundError`` when unknown)."""
@@ -55,8 +64,8 @@ class ProjectSource(Protocol):
 
 
 class BatchService(BatchReads):
-    """Batch tests: ``run``, ``resume``, ``cancel``, ``get``, ``list`` (the bench's
-    ``run_batch_test``, ``resume_batch`` … call these).
+    """Batch tests: ``run``, ``fork``, ``resume``, ``cancel``, ``get``, ``list`` (the
+    bench's ``run_batch_test``, ``fork_batch``, ``resume_batch`` … call these).
 
     Thread-safe: batches run at once from different threads, each on its own runner; a
     batch is driven by one caller at a time (``resume`` of a batch running in this process
@@ -68,7 +77,10 @@ class BatchService(BatchReads):
     the batches this process drives; ``workspace`` is the directory each cell's own
     workspace is copied from when the project tracks files. With ``publish`` (the event
     bus), the cells' events carry the batch's id and the batch publishes its progress
-    (``batch.progress.ProgressEvents``).
+    (``batch.progress.ProgressEvents``). ``branches`` runs the trunks and forks of
+    shared-prefix batches (``batch.prefix``) and the cells of forked batches
+    (``batch.forked``); without it the former run their cells independently and ``fork``
+    is refused.
     """
 
     def __init__(
@@ -79,6 +91,7 @@ class BatchService(BatchReads):
         config: StackConfig,
         executions: ExecutionRunner,
         projects: ProjectSource,
+        branches: ForkingExecutions | None = None,
         file_tracker: FileTracker,
         workspace: Path,
         owner: str,
@@ -89,6 +102,7 @@ class BatchService(BatchReads):
         self._registry = registry
         self._config = config
         self._executions = executions
+        self._branches = branches
         self._projects = projects
         self._file_tracker = file_tracker
         self._workspace = workspace
@@ -114,11 +128,14 @@ class BatchService(BatchReads):
         *,
         batch_id: str | None = None,
         on_created: Callable[[str], None] | None = None,
+        reuse_prefix: bool = False,
     ) -> BatchTestResult:
         """Run a new batch. ``batch_id`` chooses its id (a server hands it out before the
         batch starts; ``InvalidStateError`` when a batch has it already). Every argument is
         checked before the batch record is stored (``arguments``); ``on_created(id)`` is
-        called once it is (a server answers ``202`` then)."""
+        called once it is (a server answers ``202`` then). ``reuse_prefix`` runs the
+        nodes before the first differing node once per case and repetition
+        (``batch.prefix``)."""
         project = arguments.name(
             "project", project, "a project name (a string, as registered with register_project)"
         )
@@ -136,6 +153,7 @@ class BatchService(BatchReads):
         )
         arguments.callback("on_progress", on_progress)
         arguments.flag("keep_workspaces", keep_workspaces)
+        arguments.flag("reuse_prefix", reuse_prefix)
         proj = self._projects.get(project)
         matrix = arguments.project_matrix(proj, entries)
         resolved, specs = resolve_evaluators(self._registry, chosen)
@@ -158,6 +176,7 @@ class BatchService(BatchReads):
             total_cells=len(matrix) * len(cases) * repetitions,
             owner=self._owner,
             error=None,
+            reuse_prefix=reuse_prefix,
             created_at=now,
             updated_at=now,
         )
@@ -169,6 +188,72 @@ class BatchService(BatchReads):
             record, proj, cases, cells, resolved, runner_name, parallelism, on_progress,
             keep_workspaces,
         )  # fmt: skip
+
+    def fork(
+        self,
+        execution_id: str,
+        checkpoint_id: str,
+        variant_matrix: Sequence[Mapping[str, str]],
+        repetitions: int = 1,
+        evaluators: Iterable[str | Evaluator] | None = None,
+        parallelism: int | None = None,
+        runner: str | None = None,
+        on_progress: Callable[[BatchProgress], None] | None = None,
+    ) -> BatchTestResult:
+        """A batch forked from ``checkpoint_id`` of ``execution_id`` (``batch.forked``):
+        every cell forks it with its combination and runs on; the single test case is the
+        forked state. Every argument is checked before the batch record is stored."""
+        execution_id = arguments.name(
+            "execution_id", execution_id, "an execution id (see bench.list_executions())"
+        )
+        checkpoint_id = arguments.name(
+            "checkpoint_id", checkpoint_id, "a checkpoint id (see bench.get_checkpoints(...))"
+        )
+        entries = arguments.matrix(variant_matrix)
+        chosen = arguments.evaluators(evaluators)
+        repetitions = arguments.count("repetitions", repetitions, "runs of every combination", 2)
+        parallelism = arguments.count(
+            "parallelism", parallelism, "cells run at once", 4, "the runner's default"
+        )
+        runner = arguments.name(
+            "runner", runner, "a runner name (a string such as 'threadpool') or None", True
+        )
+        arguments.callback("on_progress", on_progress)
+        if self._branches is None:
+            raise ConfigurationError("this batch service cannot fork executions")
+        point = self._branches.fork_point(execution_id, checkpoint_id)
+        proj = self._projects.get(point.project)
+        matrix = arguments.project_matrix(proj, entries)
+        check_matrix(matrix, point)
+        resolved, specs = resolve_evaluators(self._registry, chosen)
+        runner_name = self._runner_name(proj, runner)
+        self._require_in_process(runner_name)
+        name = f"{execution_id}@{checkpoint_id}"
+        cases, stored_cases = arguments.cases([TestCase(inputs=point.state, name=name)])
+        now = utcnow()
+        record = BatchRecord(
+            id=uuid.uuid4().hex[:16],
+            project=proj.name,
+            status=BatchStatus.RUNNING.value,
+            matrix=matrix,
+            cases=stored_cases,
+            evaluators=specs,
+            repetitions=repetitions,
+            runner=runner_name,
+            parallelism=parallelism,
+            total_cells=len(matrix) * repetitions,
+            owner=self._owner,
+            error=None,
+            source_execution_id=execution_id,
+            source_checkpoint_id=checkpoint_id,
+            created_at=now,
+            updated_at=now,
+        )
+        self._metadata.create_batch(record)
+        cells = list(batch_cells(record))
+        return self._drive(
+            record, proj, cases, cells, resolved, runner_name, parallelism, on_progress
+        )
 
     def resume(
         self,
@@ -217,6 +302,8 @@ class BatchService(BatchReads):
         )
         runner_name = runner or record.runner
         self._registry.get("batch_runner", runner_name)
+        if record.source_execution_id:
+            self._require_in_process(runner_name)
         rows = self._metadata.batch_rows(batch_id)
         if retry_failed:
             failed = [
@@ -276,6 +363,13 @@ class BatchService(BatchReads):
 
         tracker = self._file_tracker
         isolate = project.file_tracking.enabled
+        tree: SharedPrefixes | None = None
+        # A forked batch (``fork``): every cell forks the source at its checkpoint.
+        source = (record.source_execution_id or "", record.source_checkpoint_id or "")
+        forked = self._branches if record.source_execution_id else None
+        source_variants: dict[str, str] = {}
+        if forked is not None:
+            source_variants = self._metadata.get_execution(source[0]).variant_config
         resumed = len(cells) < record.total_cells
         telemetry = driving_batch(project.name, record.id, runner_name, cells, resumed)
 
@@ -288,6 +382,13 @@ class BatchService(BatchReads):
             )
             try:
                 with in_batch(record.id), in_cell(trace_context, cell):
+                    case = cases[cell.case_index]
+                    if forked is not None:
+                        return run_forked_cell(
+                            forked, source, source_variants, case, cell, evaluators
+                        )
+                    if tree is not None:
+                        return run_shared_cell(tree, case, cell, evaluators)
                     return run_cell(
                         self._executions, project.name, cases[cell.case_index], cell,
                         evaluators, workspace,
@@ -315,6 +416,7 @@ class BatchService(BatchReads):
         trace_context = telemetry.__enter__()
         try:  # a runner that cannot start leaves the batch interrupted, not running
             runner = self._registry.batch_runner(runner_name, self._config)
+            tree = self._tree(record, project, runner)
             for item in runner.run(job):
                 if isinstance(item, CellStarted):
                     detached.started(item.execution_id)
@@ -345,6 +447,23 @@ class BatchService(BatchReads):
         self.comparison(record.id)  # stored with the batch: its first view is ready
         events.finished(final)
         return self.get(record.id)
+
+    def _tree(
+        self, record: BatchRecord, project: WorkflowProject, runner: BatchRunner
+    ) -> SharedPrefixes | None:
+        """The fork tree of a shared-prefix batch, or ``None`` (cells run independently):
+        the batch did not ask for one, or it cannot have one here, which the batch's
+        ``warning`` says."""
+        if not record.reuse_prefix:
+            return None
+        warning = prefix_refusal(project, runner, self._branches is not None)
+        self._metadata.update_batch(record.id, warning=warning)
+        record.warning = warning
+        if warning is not None or self._branches is None:
+            log.warning("batch %s: %s", record.id, warning)
+            return None
+        stored = self._branches.trunks(record.id)
+        return SharedPrefixes(self._branches, project.name, record.matrix, stored)
 
     def _progress_events(self, record: BatchRecord, to_run: int) -> ProgressEvents:
         """Progress events counting from the rows already stored (a resume's)."""
@@ -377,6 +496,16 @@ class BatchService(BatchReads):
         return item
 
     # -- checks --------------------------------------------------------------------------
+
+    def _require_in_process(self, runner_name: str) -> None:
+        """A forked batch's cells fork an execution of this process's stores: refuse a
+        runner that runs cells elsewhere."""
+        factory = self._registry.get("batch_runner", runner_name).factory
+        if not getattr(factory, "in_process", False):
+            raise ConfigurationError(
+                f"the {runner_name!r} runner runs cells away from this process, where they "
+                "cannot fork the execution: pass runner='threadpool' (or 'sequential')"
+            )
 
     def _runner_name(self, project: WorkflowProject, runner: str | None) -> str:
         """The runner a new batch uses: ``runner=``, else the project's ``batch_executor``,

@@ -16,6 +16,7 @@ class SequentialRunner:
     """One cell after another, in the calling thread."""
 
     name = "sequential"
+    in_process = True  # cells run through job.execute here: shared prefixes can fork
 
     def __init__(self, config: StackConfig | None = None) -> None:
         self.config = config
@@ -43,6 +44,7 @@ class ThreadPoolRunner:
     """
 
     name = "threadpool"
+    in_process = True  # cells run through job.execute here: shared prefixes can fork
 
     def __init__(self, config: StackConfig | None = None) -> None:
         self.config = config

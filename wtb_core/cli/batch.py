@@ -4,7 +4,8 @@
 ...``) runs every (combination × test case × repetition) cell under a progress bar, prints
 the comparison and writes JUnit XML / Markdown on request; ``--fail-under METRIC=VALUE``
 exits 1 when a combination falls short, for CI. ``wtb batch show | resume | cancel ID`` work
-on stored batches and ``wtb batches`` lists them.
+on stored batches and ``wtb batches`` lists them. ``wtb batch fork EXEC CKPT --matrix FILE``
+forks an execution at a checkpoint once per combination (``bench.fork_batch``).
 
 ``cli.batch_inputs`` reads the cases and matrix files (their formats are in its docstring)
 and the option values. ``--json`` output gives each row's ``combination`` as its matrix
@@ -32,6 +33,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from wtb_core.cli import render
+from wtb_core.cli.arguments import resolve_checkpoint
 from wtb_core.cli.batch_inputs import (
     check_baseline,
     load_cases,
@@ -222,6 +224,14 @@ def run_batch(
     markdown: Annotated[
         Path | None, typer.Option(metavar="FILE", help="Write the comparison as Markdown.")
     ] = None,
+    reuse_prefix: Annotated[
+        bool,
+        typer.Option(
+            "--reuse-prefix",
+            help="Run the nodes before the first differing node once per case and "
+            "repetition, then fork (deterministic upstream nodes only).",
+        ),
+    ] = False,
     name: NameOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -247,6 +257,7 @@ def run_batch(
             runner=runner,
             repetitions=repetitions,
             on_progress=on_progress,
+            reuse_prefix=reuse_prefix,
         ),
     )
     comparison = _comparison(batch, baseline)
@@ -308,6 +319,71 @@ def _nothing_missing(batch: BatchTestResult, failed: int) -> Text:
         f"--retry-failed runs its {failed} failed cell(s) again" if failed else "nothing to run"
     )
     return text
+
+
+def fork_batch(
+    ctx: typer.Context,
+    execution_id: Annotated[str, typer.Argument(metavar="EXEC", help="Execution id.")],
+    checkpoint_id: Annotated[
+        str, typer.Argument(metavar="CKPT", help="Checkpoint id, or a unique prefix of one.")
+    ],
+    matrix: Annotated[
+        Path,
+        typer.Option(
+            metavar="FILE",
+            help="YAML/JSON list of {node: variant} combinations, changing only nodes that "
+            "have not run at CKPT.",
+        ),
+    ],
+    repetitions: Annotated[
+        int, typer.Option(metavar="N", min=1, help="Runs of every combination.")
+    ] = 1,
+    evaluator: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="NAME",
+            help="Evaluator name or module:function (repeatable; default: latency).",
+        ),
+    ] = None,
+    runner: Annotated[
+        str | None,
+        typer.Option(metavar="NAME", help="sequential or threadpool (default: configured)."),
+    ] = None,
+    parallelism: ParallelismOpt = None,
+    baseline: BaselineOpt = None,
+    project: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PROJECT",
+            help="Register this YAML file or module:function first: the execution's project "
+            "as it was, variants included.",
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Fork execution EXEC at checkpoint CKPT once per combination (and repetition), run
+    each fork to its end and compare them: what would each variant have done from here?"""
+    s = session(ctx, as_json)
+    if project is not None:
+        _register_as(s, project, s.bench.get_execution(execution_id).project)
+    checkpoint_id = resolve_checkpoint(s.bench, execution_id, checkpoint_id)
+    combinations = load_matrix(matrix)
+    check_baseline(baseline, combinations, "the matrix")
+    evaluators = resolve_evaluators(evaluator, [])
+    batch = _with_progress(
+        s,
+        lambda on_progress: s.bench.fork_batch(
+            execution_id,
+            checkpoint_id,
+            combinations,
+            repetitions,
+            evaluators,
+            parallelism=parallelism,
+            runner=runner,
+            on_progress=on_progress,
+        ),
+    )
+    _report(s, batch, _comparison(batch, baseline))
 
 
 def _register_as(s: Session, ref: str, name: str) -> None:
@@ -394,6 +470,7 @@ def add_commands(app: typer.Typer) -> None:
     group.command("show")(show_batch)
     group.command("resume")(resume_batch)
     group.command("cancel")(cancel_batch)
+    group.command("fork")(fork_batch)
     app.add_typer(group, name="batch")
     app.command()(batches)
     app.command()(parity)

@@ -247,6 +247,7 @@ def batch_summary(batch: BatchTestResult) -> dict[str, Any]:
         "failed_rows": failed_rows(batch),
         "created_at": batch.created_at,
         "error": batch.error,
+        "warning": batch.warning,
     }
 
 
@@ -279,6 +280,8 @@ def batch_table(batch: BatchTestResult) -> Table:
     table.add_row("created", batch.created_at.strftime("%Y-%m-%d %H:%M:%S"))
     if batch.error:
         table.add_row("error", Text(batch.error, style="red"))
+    if batch.warning:
+        table.add_row("warning", Text(batch.warning, style="yellow"))
     return table
 
 

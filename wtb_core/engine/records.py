@@ -75,10 +75,12 @@ def execution_record(
     parent_checkpoint_id: str | None = None,
     created_at: datetime | None = None,
     batch_id: str | None = None,
+    prefix_key: str | None = None,
 ) -> dict[str, Any]:
     """The columns of a new execution (``ExecutionRecord(**record)``, or the ``execution``
     a worker hands back): nothing run yet, no state, no error. ``batch_id``: the batch a
-    cell's execution is created for; the claim's heartbeat starts now."""
+    cell's execution is created for (``prefix_key`` marks a shared-prefix trunk, see
+    ``batch.prefix``); the claim's heartbeat starts now."""
     now = created_at or utcnow()
     return {
         "id": execution_id,
@@ -101,6 +103,7 @@ def execution_record(
         "owner": owner,
         "heartbeat_at": now,
         "batch_id": batch_id,
+        "prefix_key": prefix_key,
         "workspace": workspace,
         "duration_ms": 0.0,
         "created_at": now,

@@ -42,6 +42,7 @@ from wtb_core.integrity.report import IntegrityReport
 from wtb_core.integrity.service import IntegrityService
 from wtb_core.project import WorkflowProject
 from wtb_core.registry import PluginRegistry
+from wtb_core.sdk.branches import BatchBranches
 from wtb_core.sdk.catalog import ProjectCatalog
 from wtb_core.sdk.executions import ExecutionService
 from wtb_core.sdk.heartbeat import Heartbeat
@@ -125,6 +126,9 @@ class WTBTestBench:
             registry=stack.plugins,
             config=config,
             executions=self._executions,
+            branches=BatchBranches(
+                ledger, self._executions, self._time_travel, self._inspection, self._catalog
+            ),
             projects=self._catalog,
             file_tracker=stack.file_tracker,
             workspace=self.workspace,
@@ -303,14 +307,36 @@ class WTBTestBench:
         repetitions: int = 1,
         on_progress: Callable[[BatchProgress], None] | None = None,
         keep_workspaces: bool = False,
+        reuse_prefix: bool = False,
     ) -> BatchTestResult:
         """Run every (combination × test case × repetition) cell as a real execution,
         score it, and keep its row. A failing cell fails its row; the batch goes on. When
         the project tracks files, each cell works in a workspace of its own (removed after
-        the cell unless ``keep_workspaces``)."""
+        the cell unless ``keep_workspaces``). With ``reuse_prefix``, the cells of a test
+        case and repetition run the nodes before their first differing node once and fork
+        from there (``wtb_core.batch.prefix``; README "Shared prefixes")."""
         return self._batches.run(
             project, variant_matrix, test_cases, evaluators, parallelism, runner, repetitions,
-            on_progress, keep_workspaces,
+            on_progress, keep_workspaces, reuse_prefix=reuse_prefix,
+        )  # fmt: skip
+
+    def fork_batch(
+        self,
+        execution_id: str,
+        checkpoint_id: str,
+        variant_matrix: Sequence[Mapping[str, str]],
+        repetitions: int = 1,
+        evaluators: Iterable[str | Callable[..., Any]] | None = None,
+        parallelism: int | None = None,
+        runner: str | None = None,
+        on_progress: Callable[[BatchProgress], None] | None = None,
+    ) -> BatchTestResult:
+        """A batch whose every cell forks ``execution_id`` at ``checkpoint_id`` and runs its
+        combination from there; its single test case is the forked state. Combinations
+        that change a node that ran before the checkpoint are refused, naming them."""
+        return self._batches.fork(
+            execution_id, checkpoint_id, variant_matrix, repetitions, evaluators, parallelism,
+            runner, on_progress,
         )  # fmt: skip
 
     def resume_batch(
@@ -363,10 +389,14 @@ class WTBTestBench:
         status: ExecutionStatus | str | None = None,
         limit: int | None = None,
         variant_config: Mapping[str, str] | None = None,
+        include_trunks: bool = False,
     ) -> list[ExecutionResult]:
         """Executions, newest first, optionally of one project, status and/or the variants
-        they ran (``{"retriever": "bm25"}``)."""
-        return self._inspection.list_executions(project, status, limit, variant_config)
+        they ran (``{"retriever": "bm25"}``). The trunks of shared-prefix batches (the runs
+        their cells fork from) are listed only with ``include_trunks``."""
+        return self._inspection.list_executions(
+            project, status, limit, variant_config, include_trunks
+        )
 
     def get_state(self, execution_id: str, checkpoint_id: str | None = None) -> dict[str, Any]:
         """The state values at ``checkpoint_id`` (default: the head)."""

@@ -70,13 +70,15 @@ class ExecutionService(LedgerService):
         execution_id: str | None = None,
         on_created: Callable[[str], None] | None = None,
         tap: StreamTap | None = None,
+        prefix_key: str | None = None,
     ) -> ExecutionResult:
         """Run ``project`` from ``initial_state`` until it completes, fails or pauses.
         ``execution_id`` chooses the new execution's id (a server hands it out before the
         run starts); ``InvalidStateError`` when an execution has it already. Every check
         of the arguments happens before the execution is stored; ``on_created(id)`` is
         called once it is (a server answers ``202`` then). ``tap`` watches the drive's
-        LangGraph stream (``StreamTap``)."""
+        LangGraph stream (``StreamTap``). ``prefix_key`` marks the execution as a
+        shared-prefix trunk of the current batch (``batch.prefix``)."""
         ledger = self._ledger
         execution_id = new_execution_id() if execution_id is None else self._unused(execution_id)
         proj = self._catalog.get(project)
@@ -98,6 +100,7 @@ class ExecutionService(LedgerService):
                 workspace=str(self._workspaces.for_run(workspace)),
                 breakpoints=bps,
                 batch_id=current_batch(),
+                prefix_key=prefix_key,
             )
         )
         ledger.publish(row, EventType.EXECUTION_STARTED, data={"variants": variant_config})
@@ -107,6 +110,15 @@ class ExecutionService(LedgerService):
                 on_created(row.id)
             cut("run.after_create")
             return self._drive(proj, row, graph, state, tap)
+
+    def drive_fork(self, row: ExecutionRecord) -> ExecutionResult:
+        """Drive a fork this process has just stored as ``running`` (``TimeTravelService.
+        branch``) from its head, as ``resume`` would after a fork, without claiming it
+        again: the caller holds it (``ledger.holding``) since before it was stored."""
+        proj = self._catalog.get(row.project)
+        graph = self._catalog.graph_of(row)
+        self._ledger.publish(row, EventType.EXECUTION_RESUMED, checkpoint_id=row.head_checkpoint_id)
+        return self._drive(proj, row, graph, None)
 
     def _unused(self, execution_id: str) -> str:
         if not isinstance(execution_id, str) or not _EXECUTION_ID.fullmatch(execution_id):

@@ -117,10 +117,12 @@ class InspectionService(LedgerService):
         status: ExecutionStatus | str | None = None,
         limit: int | None = None,
         variant_config: Mapping[str, str] | None = None,
+        include_trunks: bool = False,
     ) -> list[ExecutionResult]:
-        """Executions, newest first, optionally of one project, status and/or variants."""
+        """Executions, newest first, optionally of one project, status and/or variants;
+        the trunks of shared-prefix batches only with ``include_trunks``."""
         rows = self._ledger.metadata.list_executions(
-            project, _status_value(status), limit, variant_config
+            project, _status_value(status), limit, variant_config, include_trunks=include_trunks
         )
         return [self._ledger.result(row) for row in rows]
 

@@ -8,13 +8,14 @@ LangGraph and a pydantic state schema would, so a refused value never reaches th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langgraph.errors import GraphBubbleUp, InvalidUpdateError
 
 from wtb_core.domain.events import EventType
 from wtb_core.domain.models import ExecutionResult, ExecutionStatus
+from wtb_core.engine.events import current_batch
 from wtb_core.engine.history import resting_status, snapshot_at, snapshot_fields
 from wtb_core.engine.records import execution_record, new_execution_id
 from wtb_core.engine.threads import lineage, thread_config
@@ -152,10 +153,32 @@ class TimeTravelService(LedgerService):
         with operation_span(
             "fork", project, execution_id, **{"wtb.checkpoint_id": checkpoint_id}
         ) as span:
-            result = self._fork(execution_id, checkpoint_id, updates, as_node)
+            result = self._ledger.result(self._fork(execution_id, checkpoint_id, updates, as_node))
             if span is not None:
                 span.set_attribute("wtb.fork.execution_id", result.execution_id)
             return result
+
+    def branch(
+        self,
+        execution_id: str,
+        checkpoint_id: str,
+        variant_config: Mapping[str, str],
+        breakpoints: Sequence[str],
+        prefix_key: str | None,
+        *,
+        fork_id: str,
+        running: bool,
+    ) -> ExecutionRecord:
+        """A fork ``fork_id`` of a shared-prefix trunk (``batch.prefix``) that runs on with
+        other node variants and breakpoints: a fork as ``fork`` makes it (the same copied
+        lineage), recorded for the current batch; ``prefix_key`` marks it as a trunk
+        itself. ``running``: stored as ``running``, owned by this process, for the caller
+        (holding ``fork_id``) to drive at once (``ExecutionService.drive_fork``)."""
+        return self._fork(
+            execution_id, checkpoint_id, None, None,
+            variant_config=variant_config, breakpoints=breakpoints, prefix_key=prefix_key,
+            fork_id=fork_id, running=running,
+        )  # fmt: skip
 
     def _fork(
         self,
@@ -163,30 +186,42 @@ class TimeTravelService(LedgerService):
         checkpoint_id: str,
         updates: Mapping[str, Any] | None,
         as_node: str | None,
-    ) -> ExecutionResult:
+        *,
+        variant_config: Mapping[str, str] | None = None,
+        breakpoints: Sequence[str] | None = None,
+        prefix_key: str | None = None,
+        fork_id: str | None = None,
+        running: bool = False,
+    ) -> ExecutionRecord:
         ledger = self._ledger
         source = ledger.fetch(execution_id)
         proj = self._catalog.get(source.project)
-        graph = self._catalog.graph_of(source)
-        snapshot_at(graph, source.thread_id, checkpoint_id)  # belongs to the source?
+        branching = variant_config is not None
+        if not branching:  # a batch branches from a head it was just given
+            snapshot_at(self._catalog.graph_of(source), source.thread_id, checkpoint_id)
         row = ExecutionRecord(
             **execution_record(
-                execution_id=new_execution_id(),
+                execution_id=fork_id or new_execution_id(),
                 project=source.project,
-                status=ExecutionStatus.PAUSED,
+                status=ExecutionStatus.RUNNING if running else ExecutionStatus.PAUSED,
                 initial_state=source.initial_state,
-                variant_config=source.variant_config,
+                variant_config=source.variant_config if variant_config is None else variant_config,
                 workflow_variant=source.workflow_variant,
                 project_version=source.project_version,
                 owner=ledger.owner,
                 workspace=source.workspace,
                 head_checkpoint_id=checkpoint_id,
-                time_travel=True,
-                breakpoints=source.breakpoints,
+                # A running branch goes on from its thread's newest checkpoint, the head
+                # (LangGraph's plain resume): no time-travel "fork" checkpoint is written.
+                time_travel=not running,
+                breakpoints=source.breakpoints if breakpoints is None else breakpoints,
                 parent_execution_id=source.id,
                 parent_checkpoint_id=checkpoint_id,
+                batch_id=current_batch() if branching else None,
+                prefix_key=prefix_key,
             )
         )
+        graph = self._catalog.graph_of(row)
         store = ledger.checkpoints
         with self._outbox.begin(
             OperationKind.FORK, row.id, checkpoint_id=checkpoint_id, source_execution_id=source.id
@@ -209,10 +244,11 @@ class TimeTravelService(LedgerService):
             if updates:
                 head = row.head_checkpoint_id = apply_update(ledger, graph, row, updates, as_node)
                 cut("fork.after_update")
-            snapshot = snapshot_at(graph, row.thread_id, head)
-            for name, value in snapshot_fields(snapshot).items():
-                setattr(row, name, value)
-            row.status = resting_status(snapshot)  # completed when forked at a final checkpoint
+            if not running:  # a running fork's drive sets these
+                snapshot = snapshot_at(graph, row.thread_id, head)
+                for name, value in snapshot_fields(snapshot).items():
+                    setattr(row, name, value)
+                row.status = resting_status(snapshot)  # completed when forked at a final checkpoint
             ledger.publish(
                 row,
                 EventType.EXECUTION_FORKED,
@@ -221,7 +257,7 @@ class TimeTravelService(LedgerService):
             )
             ledger.metadata.create_execution_closing(row, operation.id)
             operation.close()
-        return ledger.result(row)
+        return row
 
     def update_state(
         self, execution_id: str, values: Mapping[str, Any], as_node: str | None = None

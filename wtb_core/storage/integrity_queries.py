@@ -108,11 +108,13 @@ class IntegrityQueries:
             ]
 
     def unreferenced_cell_executions(self) -> list[str]:
-        """Executions created for a batch cell that no batch row references."""
+        """Executions created for a batch cell that no batch row references (not the
+        trunks of shared-prefix batches: their batch finds them by ``prefix_key``)."""
         referenced = select(_ROWS.c.execution_id).where(_ROWS.c.execution_id.is_not(None))
         query = (
             select(_EXECUTIONS.c.id)
             .where(_EXECUTIONS.c.batch_id.is_not(None))
+            .where(_EXECUTIONS.c.prefix_key.is_(None))
             .where(_EXECUTIONS.c.id.not_in(referenced))
             .order_by(_EXECUTIONS.c.created_at)
         )

@@ -286,15 +286,19 @@ class MetadataStore(
         batch_id: str | None = None,
         parent_execution_id: str | None = None,
         text: str | None = None,
+        include_trunks: bool = False,
     ) -> list[ExecutionRecord]:
         """Executions, newest first (ties by id); ``variant_config`` keeps those that ran
         these variants, ``batch_id`` the cells of a batch, ``parent_execution_id`` the
         forks of an execution, ``text`` those whose state contains it (case-insensitive);
         ``after`` (``(created_at, id)`` of a listed execution) keeps those listed after
-        it, for keyset paging."""
+        it, for keyset paging. Shared-prefix trunks are left out unless
+        ``include_trunks``."""
         query = select(ExecutionRecord).order_by(
             ExecutionRecord.created_at.desc(), ExecutionRecord.id
         )
+        if not include_trunks:
+            query = query.where(ExecutionRecord.prefix_key.is_(None))
         if batch_id is not None:
             cells = select(BatchCellRecord.execution_id).where(BatchCellRecord.batch_id == batch_id)
             query = query.where(ExecutionRecord.id.in_(cells))
@@ -321,6 +325,17 @@ class MetadataStore(
             query = query.where(ExecutionRecord.status == status)
         if limit is not None:
             query = query.limit(limit)
+        with self.db.reader() as session:
+            return self._readable(session.scalars(query))
+
+    def prefix_trunks(self, batch_id: str) -> list[ExecutionRecord]:
+        """The shared-prefix trunks of a batch (executions with a ``prefix_key``), oldest
+        first."""
+        query = (
+            select(ExecutionRecord)
+            .where(ExecutionRecord.batch_id == batch_id, ExecutionRecord.prefix_key.is_not(None))
+            .order_by(ExecutionRecord.created_at, ExecutionRecord.id)
+        )
         with self.db.reader() as session:
             return self._readable(session.scalars(query))
 

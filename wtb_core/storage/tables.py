@@ -79,6 +79,9 @@ class ExecutionRecord(Base):
     # The batch a cell's execution was created for (the row referencing it comes later):
     # what ``wtb integrity`` finds a killed batch's in-flight cells by.
     batch_id: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    # Set on a shared-prefix batch's trunk executions (``batch.prefix``): the case,
+    # repetition and fork path it ran; listings hide them.
+    prefix_key: Mapped[str | None] = mapped_column(String(500), index=True, default=None)
     workspace: Mapped[str | None] = mapped_column(String(1000))
     duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
@@ -129,6 +132,13 @@ class BatchRecord(Base):
     # loaded only when asked for.
     comparison: Mapped[str | None] = mapped_column(Text, deferred=True)
     comparison_rows: Mapped[str | None] = mapped_column(String(100), deferred=True)
+    # Shared prefixes asked for (``run_batch_test(reuse_prefix=True)``), and why the cells
+    # ran independently instead when they did.
+    reuse_prefix: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    warning: Mapped[str | None] = mapped_column(Text, default=None)
+    # A batch forked from a checkpoint (``bench.fork_batch``): every cell forks it.
+    source_execution_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    source_checkpoint_id: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class BatchCellRecord(Base):

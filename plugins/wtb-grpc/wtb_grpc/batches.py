@@ -135,6 +135,10 @@ class _Stored:
     matrix: Sequence[Mapping[str, str]]
     error: str | None
     created_at: datetime | None
+    # Not in the gRPC Batch message: a batch read through the client does not say it
+    # shared its prefix, and its comparison has no shared-prefix note.
+    reuse_prefix: bool = False
+    warning: str | None = None
 
 
 def batch_result(message: pb.Batch) -> BatchTestResult:

@@ -262,3 +262,22 @@ def test_async_nodes_run_on_ray(tmp_path):
         assert [r.status for r in batch.results] == [ExecutionStatus.COMPLETED] * 2
         assert [r.state["n"] for r in batch.results] == [3, 3]
         assert [r.state["log"] for r in batch.results] == [["up"] * 3 + ["done"], ["up", "done"]]
+
+
+def test_reuse_prefix_on_ray_runs_independent_cells_and_says_so(tmp_path):
+    """Ray workers cannot fork a trunk the driver holds: the batch runs every cell on its
+    own, records why, and its comparison does not claim a shared prefix."""
+    with _bench(tmp_path) as bench:
+        project = bench.register_project(WorkflowProject("linear", workflows.linear))
+        project.register_variant("generate", "echo", workflows.echo_answer)
+        cases = [TestCase(inputs={"query": f"q{i}"}, expected={"n": 3}) for i in range(2)]
+        matrix = [{}, {"generate": "echo"}]
+        batch = bench.run_batch_test(
+            "linear", matrix, cases, evaluators=["exact_match"], runner="ray", reuse_prefix=True
+        )
+        assert batch.status is BatchStatus.COMPLETED and len(batch.results) == 4
+        assert all(r.status is ExecutionStatus.COMPLETED for r in batch.results)
+        assert batch.warning is not None and "'ray' runner" in batch.warning
+        assert bench.get_batch(batch.batch_id).warning == batch.warning
+        assert batch.comparison().shared_prefix is False
+        assert len(bench.list_executions(include_trunks=True)) == 4  # no trunk was made
