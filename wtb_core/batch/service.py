@@ -34,6 +34,7 @@ from wtb_core.config import StackConfig
 from wtb_core.domain.events import Event
 from wtb_core.domain.models import ExecutionStatus, TestCase
 from wtb_core.engine.events import in_batch
+from wtb_core.engine.recorded import RecordingSpec, recording_spec
 from wtb_core.errors import ConfigurationError, InvalidStateError
 from wtb_core.integrity.cuts import cut
 from wtb_core.ports import FileTracker
@@ -42,10 +43,13 @@ from wtb_core.project import WorkflowProject
 from wtb_core.registry import PluginRegistry
 from wtb_core.storage.database import utcnow
 from wtb_core.storage.metadata import MetadataStore
+from wtb_core.storage.recordings import RecordingStore
 from wtb_core.storage.tables import BatchRecord
 from wtb_core.telemetry import settings as telemetry_settings
 from wtb_core.telemetry.batches import driving_batch, in_cell
 from wtb_core.telemetry.plugin import count_detached
+
+IN_PROCESS_RUNNERS = ("sequential", "threadpool")  # runners whose cells run in this process
 
 
 class ProjectSource(Protocol):
@@ -83,8 +87,10 @@ class BatchService(BatchReads):
         workspace: Path,
         owner: str,
         publish: Callable[[Event], None] | None = None,
+        recordings: RecordingStore | None = None,
     ) -> None:
         self._metadata = metadata
+        self._recordings = recordings
         self._publish = publish
         self._registry = registry
         self._config = config
@@ -114,11 +120,18 @@ class BatchService(BatchReads):
         *,
         batch_id: str | None = None,
         on_created: Callable[[str], None] | None = None,
+        record: bool | str = False,
+        replay: str | None = None,
+        on_missing: str = "fail",
+        recorded_nodes: Sequence[str] | None = None,
     ) -> BatchTestResult:
         """Run a new batch. ``batch_id`` chooses its id (a server hands it out before the
         batch starts; ``InvalidStateError`` when a batch has it already). Every argument is
         checked before the batch record is stored (``arguments``); ``on_created(id)`` is
-        called once it is (a server answers ``202`` then)."""
+        called once it is (a server answers ``202`` then). ``record`` / ``replay`` /
+        ``on_missing`` / ``recorded_nodes`` record or replay node outputs in every cell
+        (``engine.recorded.recording_spec``; ``record=True`` names the recording after the
+        batch); a resumed batch does the same."""
         project = arguments.name(
             "project", project, "a project name (a string, as registered with register_project)"
         )
@@ -144,9 +157,13 @@ class BatchService(BatchReads):
             raise InvalidStateError(
                 f"a batch with id {batch_id!r} exists already; choose another id or resume it"
             )
+        batch_id = batch_id or uuid.uuid4().hex[:16]
+        recording = self._recording(
+            proj, runner_name, record, replay, on_missing, recorded_nodes, batch_id
+        )
         now = utcnow()
         record = BatchRecord(
-            id=batch_id or uuid.uuid4().hex[:16],
+            id=batch_id,
             project=proj.name,
             status=BatchStatus.RUNNING.value,
             matrix=matrix,
@@ -160,6 +177,7 @@ class BatchService(BatchReads):
             error=None,
             created_at=now,
             updated_at=now,
+            recording=recording.to_json() if recording is not None else None,
         )
         self._metadata.create_batch(record)
         if on_created is not None:
@@ -276,6 +294,7 @@ class BatchService(BatchReads):
 
         tracker = self._file_tracker
         isolate = project.file_tracking.enabled
+        recording = RecordingSpec.from_json(record.recording) if record.recording else None
         resumed = len(cells) < record.total_cells
         telemetry = driving_batch(project.name, record.id, runner_name, cells, resumed)
 
@@ -290,7 +309,7 @@ class BatchService(BatchReads):
                 with in_batch(record.id), in_cell(trace_context, cell):
                     return run_cell(
                         self._executions, project.name, cases[cell.case_index], cell,
-                        evaluators, workspace,
+                        evaluators, workspace, recording,
                     )  # fmt: skip
             finally:
                 if workspace is not None and not keep_workspaces:
@@ -370,6 +389,31 @@ class BatchService(BatchReads):
         return item
 
     # -- checks --------------------------------------------------------------------------
+
+    def _recording(
+        self,
+        project: WorkflowProject,
+        runner_name: str,
+        record: bool | str,
+        replay: str | None,
+        on_missing: str,
+        nodes: Sequence[str] | None,
+        batch_id: str,
+    ) -> RecordingSpec | None:
+        """What the batch records or replays; only runners that run cells in this process
+        (``sequential``, ``threadpool``) can."""
+        if not record and replay is None and nodes is None and on_missing == "fail":
+            return None
+        if runner_name not in IN_PROCESS_RUNNERS:
+            raise ConfigurationError(
+                f"record / replay run on the {' or '.join(IN_PROCESS_RUNNERS)} runner, not "
+                f"{runner_name!r}: pass runner='threadpool'"
+            )
+        if self._recordings is None:
+            raise ConfigurationError("this batch service has no recording store")
+        return recording_spec(
+            self._recordings, project, record, replay, on_missing, nodes, batch_id
+        )
 
     def _runner_name(self, project: WorkflowProject, runner: str | None) -> str:
         """The runner a new batch uses: ``runner=``, else the project's ``batch_executor``,

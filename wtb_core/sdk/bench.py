@@ -50,6 +50,7 @@ from wtb_core.sdk.ledger import ExecutionLedger, held_ids
 from wtb_core.sdk.stack import Mode, Stack, config_for_mode
 from wtb_core.sdk.time_travel import TimeTravelService
 from wtb_core.sdk.workspaces import WorkspaceRoots
+from wtb_core.storage.recordings import Recording, RecordingEntry, RecordingStore
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,12 @@ class WTBTestBench:
         # Where restoring tracked files may write (see WorkspaceRoots.trusted).
         roots = [config.data_dir.resolve(), *(Path(r).resolve() for r in config.workspace_roots)]
         workspaces = WorkspaceRoots(self.workspace, roots)
-        graphs = GraphCache(stack.checkpoints.saver, environment_wrapper(stack.environment))
+        self._recordings = RecordingStore(stack.metadata.db)
+        graphs = GraphCache(
+            stack.checkpoints.saver,
+            environment_wrapper(stack.environment),
+            recordings=self._recordings,
+        )
         self._catalog = ProjectCatalog(
             stack.metadata, graphs, stack.file_tracker_choice, self.workspace
         )
@@ -128,6 +134,7 @@ class WTBTestBench:
             workspace=self.workspace,
             owner=self._owner,
             publish=self._bus.publish,
+            recordings=self._recordings,
         )
         self._integrity = IntegrityService(
             ledger, outbox, self._catalog, stack.file_tracker, self._executions.delete
@@ -222,14 +229,26 @@ class WTBTestBench:
         *,
         workspace: str | Path | None = None,
         execution_id: str | None = None,
+        record: bool | str = False,
+        replay: str | None = None,
+        on_missing: str = "fail",
+        recorded_nodes: Sequence[str] | None = None,
     ) -> ExecutionResult:
         """Run a project from ``initial_state`` until it completes, fails, pauses at a
         breakpoint or ``interrupt()``, or is paused / stopped from another thread.
         ``workspace`` overrides the bench's for this execution; ``execution_id`` chooses
-        its id (unused, 1-64 of ``[A-Za-z0-9._-]``; default: a new random one)."""
+        its id (unused, 1-64 of ``[A-Za-z0-9._-]``; default: a new random one).
+
+        ``record=True`` stores the outputs of the recorded nodes (the project's
+        ``recorded_nodes``, or ``recorded_nodes=``) in a recording named after the
+        execution (``record="name"``: in that one); ``replay="name"`` serves them from a
+        recording instead of calling the nodes. A replayed input with no recording fails
+        the run naming node and key, unless ``on_missing="call"`` (call the node) or
+        ``"record"`` (call it and add its output to the recording)."""
         return self._executions.run(
             project, initial_state, variant_config, workflow_variant, breakpoints,
-            workspace=workspace, execution_id=execution_id,
+            workspace=workspace, execution_id=execution_id, record=record, replay=replay,
+            on_missing=on_missing, recorded_nodes=recorded_nodes,
         )  # fmt: skip
 
     def resume(
@@ -301,14 +320,22 @@ class WTBTestBench:
         repetitions: int = 1,
         on_progress: Callable[[BatchProgress], None] | None = None,
         keep_workspaces: bool = False,
+        *,
+        record: bool | str = False,
+        replay: str | None = None,
+        on_missing: str = "fail",
+        recorded_nodes: Sequence[str] | None = None,
     ) -> BatchTestResult:
         """Run every (combination × test case × repetition) cell as a real execution,
         score it, and keep its row. A failing cell fails its row; the batch goes on. When
         the project tracks files, each cell works in a workspace of its own (removed after
-        the cell unless ``keep_workspaces``)."""
+        the cell unless ``keep_workspaces``). ``record`` / ``replay`` / ``on_missing`` /
+        ``recorded_nodes`` are ``run``'s, for every cell; ``record=True`` names the
+        recording after the batch, so ``replay=<batch id>`` replays it."""
         return self._batches.run(
             project, variant_matrix, test_cases, evaluators, parallelism, runner, repetitions,
-            on_progress, keep_workspaces,
+            on_progress, keep_workspaces, record=record, replay=replay,
+            on_missing=on_missing, recorded_nodes=recorded_nodes,
         )  # fmt: skip
 
     def resume_batch(
@@ -337,6 +364,33 @@ class WTBTestBench:
     def list_batches(self, project: str | None = None) -> list[BatchTestResult]:
         """Batches, newest first."""
         return self._batches.list(project)
+
+    # -- recordings ----------------------------------------------------------------------
+
+    def list_recordings(self) -> list[Recording]:
+        """Every recording of node outputs, newest first."""
+        return self._recordings.list()
+
+    def get_recording(self, name: str) -> Recording:
+        """A recording (``RecordingNotFoundError`` when there is none)."""
+        return self._recordings.get_recording(name)
+
+    def recording_entries(self, name: str) -> list[RecordingEntry]:
+        """The outputs a recording holds, by node then key."""
+        return self._recordings.entries(name)
+
+    def delete_recording(self, name: str) -> None:
+        """Delete a recording and every output it holds."""
+        self._recordings.delete(name)
+
+    def export_recording(self, name: str, path: str | Path) -> Path:
+        """Write a recording to a JSON file (to commit next to the tests replaying it)."""
+        return self._recordings.export(name, Path(path))
+
+    def import_recording(self, path: str | Path, name: str | None = None) -> Recording:
+        """Store the recording in a file written by ``export_recording`` (as ``name``,
+        default: its own), adding to a recording of that name if there is one."""
+        return self._recordings.load_file(Path(path), name)
 
     # -- integrity -----------------------------------------------------------------------
 

@@ -129,6 +129,8 @@ class BatchRecord(Base):
     # loaded only when asked for.
     comparison: Mapped[str | None] = mapped_column(Text, deferred=True)
     comparison_rows: Mapped[str | None] = mapped_column(String(100), deferred=True)
+    # How the batch records or replays node outputs (``RecordingSpec.to_json``), or None.
+    recording: Mapped[dict[str, Any] | None] = mapped_column(default=None)
 
 
 class BatchCellRecord(Base):
@@ -159,6 +161,33 @@ class BatchCellRecord(Base):
         ),
         Index("ix_batch_rows_batch_id_combination", "batch_id", "combination"),
     )
+
+
+class RecordingRecord(Base):
+    """A named recording of node outputs (``wtb_core.storage.recordings``)."""
+
+    __tablename__ = "recordings"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    project: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RecordingEntryRecord(Base):
+    """One recorded output: a node's writes for one input, under LangGraph's cache key."""
+
+    __tablename__ = "recording_entries"
+
+    recording: Mapped[str] = mapped_column(String(200), primary_key=True)
+    node: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    variant: Mapped[str] = mapped_column(String(400))
+    encoding: Mapped[str] = mapped_column(String(50))
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    rendered: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class FileCommitRecord(Base):
