@@ -34,7 +34,7 @@ from wtb_core.config import StackConfig
 from wtb_core.domain.events import Event
 from wtb_core.domain.models import ExecutionStatus, TestCase
 from wtb_core.engine.events import in_batch
-from wtb_core.engine.recorded import RecordingSpec, recording_spec
+from wtb_core.engine.recorded import RecordingRequest, RecordingSpec, recording_spec
 from wtb_core.errors import ConfigurationError, InvalidStateError
 from wtb_core.integrity.cuts import cut
 from wtb_core.ports import FileTracker
@@ -120,18 +120,14 @@ class BatchService(BatchReads):
         *,
         batch_id: str | None = None,
         on_created: Callable[[str], None] | None = None,
-        record: bool | str = False,
-        replay: str | None = None,
-        on_missing: str = "fail",
-        recorded_nodes: Sequence[str] | None = None,
+        recording: RecordingRequest | None = None,
     ) -> BatchTestResult:
         """Run a new batch. ``batch_id`` chooses its id (a server hands it out before the
         batch starts; ``InvalidStateError`` when a batch has it already). Every argument is
         checked before the batch record is stored (``arguments``); ``on_created(id)`` is
-        called once it is (a server answers ``202`` then). ``record`` / ``replay`` /
-        ``on_missing`` / ``recorded_nodes`` record or replay node outputs in every cell
-        (``engine.recorded.recording_spec``; ``record=True`` names the recording after the
-        batch); a resumed batch does the same."""
+        called once it is (a server answers ``202`` then). ``recording`` records or replays
+        node outputs in every cell (``engine.recorded.recording_spec``; ``record=True``
+        names the recording after the batch); a resumed batch does the same."""
         project = arguments.name(
             "project", project, "a project name (a string, as registered with register_project)"
         )
@@ -158,9 +154,7 @@ class BatchService(BatchReads):
                 f"a batch with id {batch_id!r} exists already; choose another id or resume it"
             )
         batch_id = batch_id or uuid.uuid4().hex[:16]
-        recording = self._recording(
-            proj, runner_name, record, replay, on_missing, recorded_nodes, batch_id
-        )
+        spec = self._recording(proj, runner_name, recording, batch_id)
         now = utcnow()
         record = BatchRecord(
             id=batch_id,
@@ -177,7 +171,7 @@ class BatchService(BatchReads):
             error=None,
             created_at=now,
             updated_at=now,
-            recording=recording.to_json() if recording is not None else None,
+            recording=spec.to_json() if spec is not None else None,
         )
         self._metadata.create_batch(record)
         if on_created is not None:
@@ -394,15 +388,12 @@ class BatchService(BatchReads):
         self,
         project: WorkflowProject,
         runner_name: str,
-        record: bool | str,
-        replay: str | None,
-        on_missing: str,
-        nodes: Sequence[str] | None,
+        request: RecordingRequest | None,
         batch_id: str,
     ) -> RecordingSpec | None:
         """What the batch records or replays; only runners that run cells in this process
         (``sequential``, ``threadpool``) can."""
-        if not record and replay is None and nodes is None and on_missing == "fail":
+        if request is None or not request.asked:
             return None
         if runner_name not in IN_PROCESS_RUNNERS:
             raise ConfigurationError(
@@ -411,9 +402,7 @@ class BatchService(BatchReads):
             )
         if self._recordings is None:
             raise ConfigurationError("this batch service has no recording store")
-        return recording_spec(
-            self._recordings, project, record, replay, on_missing, nodes, batch_id
-        )
+        return recording_spec(self._recordings, project, request, batch_id)
 
     def _runner_name(self, project: WorkflowProject, runner: str | None) -> str:
         """The runner a new batch uses: ``runner=``, else the project's ``batch_executor``,

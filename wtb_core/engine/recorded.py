@@ -99,19 +99,38 @@ class RecordingSpec:
         return self.mode == "record" or self.on_missing == "record"
 
 
+@dataclass(frozen=True)
+class RecordingRequest:
+    """What a call asked for: ``record`` / ``replay`` / ``on_missing`` / ``recorded_nodes``
+    as the bench's ``run`` and ``run_batch_test`` take them, unchecked."""
+
+    record: bool | str = False
+    replay: str | None = None
+    on_missing: str = "fail"
+    recorded_nodes: Sequence[str] | None = None
+
+    @property
+    def asked(self) -> bool:
+        """Whether any of them differs from its default."""
+        return bool(
+            self.record
+            or self.replay is not None
+            or self.recorded_nodes is not None
+            or self.on_missing != "fail"
+        )
+
+
 def recording_spec(
     store: RecordingStore,
     project: WorkflowProject,
-    record: bool | str,
-    replay: str | None,
-    on_missing: str,
-    nodes: Sequence[str] | None,
+    request: RecordingRequest,
     default_name: str,
 ) -> RecordingSpec | None:
-    """Check a call's ``record`` / ``replay`` / ``on_missing`` / ``recorded_nodes`` and
-    return what the run does (``None``: neither). ``record=True`` records into a recording
-    named ``default_name`` (the batch or execution id), ``record="name"`` into ``name``; the
+    """Check a call's ``RecordingRequest`` and return what the run does (``None``:
+    neither record nor replay). ``record=True`` records into a recording named
+    ``default_name`` (the batch or execution id), ``record="name"`` into ``name``; the
     recording is created then. A replayed recording must exist."""
+    record, replay, on_missing = request.record, request.replay, request.on_missing
     if on_missing not in ON_MISSING:
         raise ConfigurationError(
             f"on_missing must be one of {', '.join(map(repr, ON_MISSING))}, not {on_missing!r}"
@@ -126,12 +145,12 @@ def recording_spec(
             "the outputs the recording lacks"
         )
     if not record and replay is None:
-        if on_missing != "fail" or nodes is not None:
+        if request.asked:
             raise ConfigurationError(
                 "on_missing and recorded_nodes apply only with record=... or replay=..."
             )
         return None
-    chosen = project.check_recorded(nodes)
+    chosen = project.check_recorded(request.recorded_nodes)
     if replay is not None:
         if not store.exists(replay):
             raise RecordingNotFoundError(

@@ -36,6 +36,7 @@ from wtb_core.domain.models import (
 from wtb_core.engine.driver import ExecutionDriver
 from wtb_core.engine.events import EventBus
 from wtb_core.engine.graph_cache import GraphCache, environment_wrapper
+from wtb_core.engine.recorded import RecordingRequest
 from wtb_core.engine.records import owner_alive, process_owner
 from wtb_core.integrity.outbox import Outbox
 from wtb_core.integrity.report import IntegrityReport
@@ -247,8 +248,8 @@ class WTBTestBench:
         ``"record"`` (call it and add its output to the recording)."""
         return self._executions.run(
             project, initial_state, variant_config, workflow_variant, breakpoints,
-            workspace=workspace, execution_id=execution_id, record=record, replay=replay,
-            on_missing=on_missing, recorded_nodes=recorded_nodes,
+            workspace=workspace, execution_id=execution_id,
+            recording=RecordingRequest(record, replay, on_missing, recorded_nodes),
         )  # fmt: skip
 
     def resume(
@@ -334,8 +335,8 @@ class WTBTestBench:
         recording after the batch, so ``replay=<batch id>`` replays it."""
         return self._batches.run(
             project, variant_matrix, test_cases, evaluators, parallelism, runner, repetitions,
-            on_progress, keep_workspaces, record=record, replay=replay,
-            on_missing=on_missing, recorded_nodes=recorded_nodes,
+            on_progress, keep_workspaces,
+            recording=RecordingRequest(record, replay, on_missing, recorded_nodes),
         )  # fmt: skip
 
     def resume_batch(
@@ -369,7 +370,7 @@ class WTBTestBench:
 
     def list_recordings(self) -> list[Recording]:
         """Every recording of node outputs, newest first."""
-        return self._recordings.list()
+        return self._recordings.all()
 
     def get_recording(self, name: str) -> Recording:
         """A recording (``RecordingNotFoundError`` when there is none)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from wtb_core.domain.models import (
 )
 from wtb_core.engine.events import current_batch
 from wtb_core.engine.history import answered_interrupts, head_snapshot, pending_interrupts
-from wtb_core.engine.recorded import RecordingSpec, recording_spec
+from wtb_core.engine.recorded import RecordingRequest, RecordingSpec, recording_spec
 from wtb_core.engine.records import execution_record, new_execution_id, outcome_fields
 from wtb_core.engine.runs import RunOutcome, RunRequest, StreamTap
 from wtb_core.engine.threads import thread_config
@@ -71,32 +71,28 @@ class ExecutionService(LedgerService):
         execution_id: str | None = None,
         on_created: Callable[[str], None] | None = None,
         tap: StreamTap | None = None,
-        record: bool | str = False,
-        replay: str | None = None,
-        on_missing: str = "fail",
-        recorded_nodes: Sequence[str] | None = None,
-        recording: RecordingSpec | None = None,
+        recording: RecordingRequest | RecordingSpec | None = None,
     ) -> ExecutionResult:
         """Run ``project`` from ``initial_state`` until it completes, fails or pauses.
         ``execution_id`` chooses the new execution's id (a server hands it out before the
         run starts); ``InvalidStateError`` when an execution has it already. Every check
         of the arguments happens before the execution is stored; ``on_created(id)`` is
         called once it is (a server answers ``202`` then). ``tap`` watches the drive's
-        LangGraph stream (``StreamTap``). ``record`` / ``replay`` / ``on_missing`` /
-        ``recorded_nodes`` record or replay node outputs (``engine.recorded.recording_spec``;
-        ``record=True`` names the recording after the execution); a batch cell passes its
-        batch's ``recording`` instead."""
+        LangGraph stream (``StreamTap``). ``recording`` records or replays node outputs: a
+        call's ``RecordingRequest`` (checked by ``engine.recorded.recording_spec``;
+        ``record=True`` names the recording after the execution), or the ``RecordingSpec``
+        a batch cell runs with."""
         ledger = self._ledger
         execution_id = new_execution_id() if execution_id is None else self._unused(execution_id)
         proj = self._catalog.get(project)
         variant_config = dict(variant_config or {})
         graphs = self._catalog.graphs
-        asked = record or replay is not None or recorded_nodes is not None or on_missing != "fail"
-        if recording is None and asked:
-            recording = recording_spec(
-                graphs.recordings, proj, record, replay, on_missing, recorded_nodes, execution_id
-            )
-        graph = graphs.get(proj, variant_config, workflow_variant, recording=recording)
+        spec: RecordingSpec | None = None
+        if isinstance(recording, RecordingSpec):
+            spec = recording
+        elif recording is not None and recording.asked:
+            spec = recording_spec(graphs.recordings, proj, recording, execution_id)
+        graph = graphs.get(proj, variant_config, workflow_variant, recording=spec)
         bps = check_breakpoints(graph, breakpoints)
         state = check_state(ledger.checkpoints.saver.serde, initial_state)
         check_keys(graph, state, graph.builder.input_schema, "initial state")
@@ -121,7 +117,7 @@ class ExecutionService(LedgerService):
             if on_created is not None:
                 on_created(row.id)
             cut("run.after_create")
-            return self._drive(proj, row, graph, state, tap, recording)
+            return self._drive(proj, row, graph, state, tap, spec)
 
     def _unused(self, execution_id: str) -> str:
         if not isinstance(execution_id, str) or not _EXECUTION_ID.fullmatch(execution_id):

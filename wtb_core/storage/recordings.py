@@ -143,7 +143,7 @@ class RecordingStore:
             rows = session.execute(query).all()
         return {(row.node, row.key): (row.encoding, bytes(row.value)) for row in rows}
 
-    def list(self) -> list[Recording]:
+    def all(self) -> list[Recording]:
         """Every recording, newest first."""
         c = _ENTRIES.c
         counts = select(c.recording, c.node, func.count()).group_by(c.recording, c.node)
@@ -159,7 +159,7 @@ class RecordingStore:
 
     def get_recording(self, name: str) -> Recording:
         """The recording ``name`` (``RecordingNotFoundError`` when there is none)."""
-        found = [r for r in self.list() if r.name == name]
+        found = [r for r in self.all() if r.name == name]
         if not found:
             raise RecordingNotFoundError(_missing(name))
         return found[0]
