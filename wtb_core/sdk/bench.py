@@ -42,6 +42,7 @@ from wtb_core.integrity.outbox import Outbox
 from wtb_core.integrity.report import IntegrityReport
 from wtb_core.integrity.service import IntegrityService
 from wtb_core.project import WorkflowProject
+from wtb_core.project_checks import check_name
 from wtb_core.registry import PluginRegistry
 from wtb_core.sdk.catalog import ProjectCatalog
 from wtb_core.sdk.executions import ExecutionService
@@ -100,6 +101,7 @@ class WTBTestBench:
         roots = [config.data_dir.resolve(), *(Path(r).resolve() for r in config.workspace_roots)]
         workspaces = WorkspaceRoots(self.workspace, roots)
         self._recordings = RecordingStore(stack.metadata.db)
+        self._default_recording: RecordingRequest | None = None
         graphs = GraphCache(
             stack.checkpoints.saver,
             environment_wrapper(stack.environment),
@@ -249,7 +251,9 @@ class WTBTestBench:
         return self._executions.run(
             project, initial_state, variant_config, workflow_variant, breakpoints,
             workspace=workspace, execution_id=execution_id,
-            recording=RecordingRequest(record, replay, on_missing, recorded_nodes),
+            recording=self._recording_of(
+                project, RecordingRequest(record, replay, on_missing, recorded_nodes)
+            ),
         )  # fmt: skip
 
     def resume(
@@ -336,7 +340,9 @@ class WTBTestBench:
         return self._batches.run(
             project, variant_matrix, test_cases, evaluators, parallelism, runner, repetitions,
             on_progress, keep_workspaces,
-            recording=RecordingRequest(record, replay, on_missing, recorded_nodes),
+            recording=self._recording_of(
+                project, RecordingRequest(record, replay, on_missing, recorded_nodes)
+            ),
         )  # fmt: skip
 
     def resume_batch(
@@ -367,6 +373,26 @@ class WTBTestBench:
         return self._batches.list(project)
 
     # -- recordings ----------------------------------------------------------------------
+
+    def use_recording(
+        self, record: str | None = None, replay: str | None = None, on_missing: str = "fail"
+    ) -> None:
+        """Record into (or replay from) the recording named here in every later ``run`` and
+        ``run_batch_test`` that asks for neither, for projects with ``recorded_nodes``
+        (the pytest plugin's ``--wtb-record`` / ``--wtb-replay``); no arguments: stop."""
+        request = RecordingRequest(record or False, replay, on_missing)
+        self._default_recording = request if request.asked else None
+
+    def _recording_of(self, project: str, request: RecordingRequest) -> RecordingRequest:
+        default = self._default_recording
+        if request.asked or default is None or not isinstance(project, str):
+            return request
+        return default if self._catalog.get(project).recorded_nodes else request
+
+    def create_recording(self, name: str, project: str | None = None) -> Recording:
+        """An empty recording named ``name`` (the existing one when there is one)."""
+        self._recordings.ensure(check_name("recording", name), project, None)
+        return self._recordings.get_recording(name)
 
     def list_recordings(self) -> list[Recording]:
         """Every recording of node outputs, newest first."""
