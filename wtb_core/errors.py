@@ -59,3 +59,16 @@ class StateSerializationError(WTBError):
 
 class StorageError(WTBError):
     """The metadata or checkpoint store failed or is unreachable."""
+
+
+class RecordingNotFoundError(WTBError):
+    """No recording of that name exists in the metadata store."""
+
+
+class RecordingMissingError(WTBError):
+    """A replayed node's input has no recorded output (``on_missing="fail"``)."""
+
+    def __init__(self, message: str, node: str, key: str) -> None:
+        super().__init__(message)
+        self.node = node
+        self.key = key

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,10 @@ class WorkflowProject:
     ``update_node`` / ``update_workflow`` change the project permanently and append a
     ``ProjectVersion`` to its history; ``restore_version`` brings any earlier one back.
     ``graph_factory`` and ``template()`` always describe the version in force.
+
+    ``recorded_nodes`` names the nodes whose outputs a run with ``record=True`` stores
+    and a run with ``replay=...`` serves instead of calling them (external calls: LLMs,
+    tools, retrieval); see ``engine.recorded``.
     """
 
     def __init__(
@@ -52,6 +56,7 @@ class WorkflowProject:
         environment: EnvironmentConfig | None = None,
         execution: ExecutionConfig | None = None,
         initial_version: str = INITIAL_VERSION,
+        recorded_nodes: Iterable[str] | None = None,
     ) -> None:
         self.name = check_name("project", name)
         if not callable(graph_factory):
@@ -65,6 +70,7 @@ class WorkflowProject:
         self.file_tracking = file_tracking or FileTrackingConfig()
         self.environment = environment or EnvironmentConfig()
         self.execution = execution or ExecutionConfig()
+        self.recorded_nodes = _node_names("recorded_nodes", recorded_nodes)
         self._state_schema = state_schema
         self._template: GraphTemplate | None = None
         self._lock = threading.RLock()
@@ -382,6 +388,24 @@ class WorkflowProject:
                 replacements[node] = variant.implementation
         return replacements
 
+    def check_recorded(self, nodes: Iterable[str] | None) -> tuple[str, ...]:
+        """The recorded nodes of a run: ``nodes`` when given, else ``recorded_nodes``;
+        ``ProjectError`` when there are none or one is not a node of the graph."""
+        chosen = self.recorded_nodes if nodes is None else _node_names("recorded_nodes", nodes)
+        if not chosen:
+            raise ProjectError(
+                f"project {self.name!r} records no nodes: name the nodes whose outputs to "
+                "record, WorkflowProject(..., recorded_nodes=['llm_call']) or "
+                "recorded_nodes=[...] on the call"
+            )
+        unknown = [node for node in chosen if node not in self.node_names()]
+        if unknown:
+            raise ProjectError(
+                f"recorded_nodes {', '.join(map(repr, unknown))} are not nodes of project "
+                f"{self.name!r}; its nodes are: {', '.join(self.node_names())}"
+            )
+        return chosen
+
     def callables(self) -> list[Callable[..., Any]]:
         """Every function (or Runnable) the project builds or runs graphs from: each
         version's graph factory and node updates, the workflow variants' factories and the
@@ -397,3 +421,13 @@ class WorkflowProject:
                 *(v.graph_factory for v in self._workflow_variants.values()),
                 *self._node_variants.implementations(),
             ]
+
+
+def _node_names(what: str, nodes: Iterable[str] | None) -> tuple[str, ...]:
+    """Node names, sorted and without repeats; ``ProjectError`` for anything else."""
+    if nodes is None:
+        return ()
+    names = [] if isinstance(nodes, str) else list(nodes)
+    if isinstance(nodes, str) or not all(isinstance(n, str) and n for n in names):
+        raise ProjectError(f"{what} must be a list of node names, not {nodes!r}")
+    return tuple(sorted(set(names)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from wtb_core.batch.models import BatchRow, Cell
 from wtb_core.batch.scoring import Evaluator, cell_fields, make_row, score, split_combination
@@ -18,11 +18,15 @@ from wtb_core.errors import WTBError
 from wtb_core.storage.database import utcnow
 from wtb_core.storage.tables import BatchRecord
 
+if TYPE_CHECKING:
+    from wtb_core.engine.recorded import RecordingSpec
+
 
 class ExecutionRunner(Protocol):
     """What a batch needs of single executions: run one to its end (a real, checkpointed
-    execution in ``workspace``, or the bench's when ``None``). Raises ``WTBError`` for an
-    execution it refuses to start; a workflow that fails is a failed result."""
+    execution in ``workspace``, or the bench's when ``None``; recording or replaying node
+    outputs as ``recording`` says). Raises ``WTBError`` for an execution it refuses to
+    start; a workflow that fails is a failed result."""
 
     def run(
         self,
@@ -32,6 +36,7 @@ class ExecutionRunner(Protocol):
         workflow_variant: str | None,
         *,
         workspace: Path | None = None,
+        recording: RecordingSpec | None = None,
     ) -> ExecutionResult: ...
 
 
@@ -64,12 +69,17 @@ def run_cell(
     cell: Cell,
     evaluators: Mapping[str, Evaluator],
     workspace: Path | None = None,
+    recording: RecordingSpec | None = None,
 ) -> BatchRow:
-    """Run one cell as a real execution (in ``workspace`` when given) and score it.
-    Never raises for the workflow's failures: they become a failed row."""
+    """Run one cell as a real execution (in ``workspace`` when given, recording or
+    replaying as ``recording`` says) and score it. Never raises for the workflow's
+    failures: they become a failed row."""
     nodes, workflow_variant = split_combination(cell.combination)
     try:
-        result = executions.run(project, cell.inputs, nodes, workflow_variant, workspace=workspace)
+        result = executions.run(
+            project, cell.inputs, nodes, workflow_variant, workspace=workspace,
+            recording=recording,
+        )  # fmt: skip
     except WTBError as exc:
         return BatchRow(
             **cell_fields(cell), status=ExecutionStatus.FAILED, error=str(exc), finished_at=utcnow()

@@ -41,7 +41,8 @@ from wtb_core.config import StackConfig
 from wtb_core.domain.events import Event
 from wtb_core.domain.models import ExecutionStatus, TestCase
 from wtb_core.engine.events import in_batch
-from wtb_core.errors import ConfigurationError, InvalidStateError
+from wtb_core.engine.recorded import RecordingRequest, RecordingSpec, recording_spec
+from wtb_core.errors import ConfigurationError, InvalidInputError, InvalidStateError
 from wtb_core.integrity.cuts import cut
 from wtb_core.ports import FileTracker
 from wtb_core.ports.batch_runner import BatchJob, BatchRunner
@@ -49,6 +50,7 @@ from wtb_core.project import WorkflowProject
 from wtb_core.registry import PluginRegistry
 from wtb_core.storage.database import utcnow
 from wtb_core.storage.metadata import MetadataStore
+from wtb_core.storage.recordings import RecordingStore
 from wtb_core.storage.tables import BatchRecord
 from wtb_core.telemetry import settings as telemetry_settings
 from wtb_core.telemetry.batches import DetachedCells, driving_batch, in_cell
@@ -96,8 +98,10 @@ class BatchService(BatchReads):
         workspace: Path,
         owner: str,
         publish: Callable[[Event], None] | None = None,
+        recordings: RecordingStore | None = None,
     ) -> None:
         self._metadata = metadata
+        self._recordings = recordings
         self._publish = publish
         self._registry = registry
         self._config = config
@@ -129,13 +133,16 @@ class BatchService(BatchReads):
         batch_id: str | None = None,
         on_created: Callable[[str], None] | None = None,
         reuse_prefix: bool = False,
+        recording: RecordingRequest | None = None,
     ) -> BatchTestResult:
         """Run a new batch. ``batch_id`` chooses its id (a server hands it out before the
         batch starts; ``InvalidStateError`` when a batch has it already). Every argument is
         checked before the batch record is stored (``arguments``); ``on_created(id)`` is
         called once it is (a server answers ``202`` then). ``reuse_prefix`` runs the
         nodes before the first differing node once per case and repetition
-        (``batch.prefix``)."""
+        (``batch.prefix``). ``recording`` records or replays node outputs in every cell
+        (``engine.recorded.recording_spec``; ``record=True`` names the recording after the
+        batch); a resumed batch does the same. The two do not combine yet."""
         project = arguments.name(
             "project", project, "a project name (a string, as registered with register_project)"
         )
@@ -162,9 +169,16 @@ class BatchService(BatchReads):
             raise InvalidStateError(
                 f"a batch with id {batch_id!r} exists already; choose another id or resume it"
             )
+        batch_id = batch_id or uuid.uuid4().hex[:16]
+        spec = self._recording(proj, runner_name, recording, batch_id)
+        if spec is not None and reuse_prefix:
+            raise InvalidInputError(
+                "reuse_prefix and record / replay do not combine yet (shared trunks would "
+                "skip the recording): pass one of them"
+            )
         now = utcnow()
         record = BatchRecord(
-            id=batch_id or uuid.uuid4().hex[:16],
+            id=batch_id,
             project=proj.name,
             status=BatchStatus.RUNNING.value,
             matrix=matrix,
@@ -179,6 +193,7 @@ class BatchService(BatchReads):
             reuse_prefix=reuse_prefix,
             created_at=now,
             updated_at=now,
+            recording=spec.to_json() if spec is not None else None,
         )
         self._metadata.create_batch(record)
         if on_created is not None:
@@ -370,6 +385,7 @@ class BatchService(BatchReads):
         source_variants: dict[str, str] = {}
         if forked is not None:
             source_variants = self._metadata.get_execution(source[0]).variant_config
+        recording = RecordingSpec.from_json(record.recording) if record.recording else None
         resumed = len(cells) < record.total_cells
         telemetry = driving_batch(project.name, record.id, runner_name, cells, resumed)
 
@@ -391,7 +407,7 @@ class BatchService(BatchReads):
                         return run_shared_cell(tree, case, cell, evaluators)
                     return run_cell(
                         self._executions, project.name, cases[cell.case_index], cell,
-                        evaluators, workspace,
+                        evaluators, workspace, recording,
                     )  # fmt: skip
             finally:
                 if workspace is not None and not keep_workspaces:
@@ -506,6 +522,27 @@ class BatchService(BatchReads):
                 f"the {runner_name!r} runner runs cells away from this process, where they "
                 "cannot fork the execution: pass runner='threadpool' (or 'sequential')"
             )
+
+    def _recording(
+        self,
+        project: WorkflowProject,
+        runner_name: str,
+        request: RecordingRequest | None,
+        batch_id: str,
+    ) -> RecordingSpec | None:
+        """What the batch records or replays; only runners that run cells in this process
+        (``sequential``, ``threadpool``) can."""
+        if request is None or not request.asked:
+            return None
+        factory = self._registry.get("batch_runner", runner_name).factory
+        if not getattr(factory, "in_process", False):
+            raise ConfigurationError(
+                f"record / replay run on runners whose cells run in this process (sequential, "
+                f"threadpool), not {runner_name!r}: pass runner='threadpool'"
+            )
+        if self._recordings is None:
+            raise ConfigurationError("this batch service has no recording store")
+        return recording_spec(self._recordings, project, request, batch_id)
 
     def _runner_name(self, project: WorkflowProject, runner: str | None) -> str:
         """The runner a new batch uses: ``runner=``, else the project's ``batch_executor``,

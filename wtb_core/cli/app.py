@@ -32,7 +32,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from wtb_core.cli import batch, integrity, metrics, render
+from wtb_core.cli import batch, integrity, metrics, recordings, render
 from wtb_core.cli.arguments import parse_json, parse_object, parse_variants, resolve_checkpoint
 from wtb_core.cli.common import (
     CommandLineError,
@@ -367,6 +367,7 @@ def build_app(registry: PluginRegistry | None = None) -> typer.Typer:
     batch.add_commands(app)
     integrity.add_commands(app)
     metrics.add_commands(app)
+    recordings.add_commands(app)
     if registry is not None:
         registry.add_commands(app)
     return app

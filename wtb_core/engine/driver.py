@@ -30,10 +30,11 @@ from wtb_core.engine.async_graphs import is_async_graph, run_coroutine
 from wtb_core.engine.attempts import report_attempts
 from wtb_core.engine.history import head_snapshot, pending_interrupts, user_nodes
 from wtb_core.engine.observed import observing
+from wtb_core.engine.recorded import reporting_replays
 from wtb_core.engine.runs import RunOutcome, RunRequest
 from wtb_core.engine.serialization import describe_failure, is_serialisation_error
 from wtb_core.engine.threads import thread_config
-from wtb_core.errors import StorageError
+from wtb_core.errors import RecordingMissingError, StorageError
 from wtb_core.integrity.cuts import cut
 from wtb_core.ports.file_tracker import FileTracker
 from wtb_core.telemetry.drive import DriveTelemetry, observe_file_snapshot
@@ -95,6 +96,12 @@ class _Loop:
         self.interrupted = False
         self.node_errors: set[int] = set()  # ids of the exceptions tasks reported
         self.tap = request.tap
+        # node -> keys of outputs the recording served, until the node's task shows up
+        self.replayed: dict[str, list[str]] = {}
+
+    def replay(self, node: str, key: str, recording: str) -> None:
+        """The recording served ``node``'s output (told before the task's start event)."""
+        self.replayed.setdefault(node, []).append(key)
 
     def on_item(self, mode: str, payload: Any) -> bool:
         request = self.request
@@ -109,6 +116,10 @@ class _Loop:
         if mode == "tasks":
             if payload.get("error") is not None:
                 self.node_errors.add(id(payload["error"]))
+            keys = self.replayed.get(payload["name"]) if "input" in payload else None
+            if keys:
+                self.driver._on_replayed(request, payload["name"], keys.pop(0))
+                return False
             self.interrupted |= self.driver._on_task(request, payload, self.running)
             return False
         self.head = payload["config"]["configurable"]["checkpoint_id"]
@@ -237,7 +248,12 @@ class ExecutionDriver:
         loop = _Loop(self, request, control)
         try:
             observer = control.telemetry.observer if control.telemetry is not None else None
-            with report_attempts(loop.attempt_failed), observing(observer):
+            replays = loop.replay if request.recording is not None else None
+            with (
+                report_attempts(loop.attempt_failed),
+                observing(observer),
+                reporting_replays(replays),
+            ):
                 if is_async_graph(request.graph):
                     run_coroutine(
                         loop.consume(request.graph.astream(graph_input, config, **options))
@@ -309,6 +325,18 @@ class ExecutionDriver:
         self._event(request, EventType.NODE_COMPLETED, node=node, data=data)
         return False
 
+    def _on_replayed(self, request: RunRequest, node: str, key: str) -> None:
+        """A task whose output the recording served: the node was not called."""
+        recording = request.recording.name if request.recording is not None else ""
+        self._event(request, EventType.NODE_STARTED, node=node)
+        self._event(
+            request,
+            EventType.NODE_COMPLETED,
+            node=node,
+            message=f"replayed from recording {recording}",
+            data={"duration_ms": 0.0, "replayed_from": recording, "recording_key": key},
+        )
+
     def _on_checkpoint(
         self, request: RunRequest, payload: dict[str, Any], nodes: tuple[str, ...]
     ) -> None:
@@ -378,6 +406,9 @@ class ExecutionDriver:
             error = str(describe_failure(exc, self._serde_of(), nodes))
             for node in nodes:
                 self._event(request, EventType.NODE_FAILED, node=node, message=error)
+        elif isinstance(exc, RecordingMissingError):
+            error = f"{type(exc).__name__}: {exc}"
+            self._event(request, EventType.NODE_FAILED, node=exc.node, message=error)
         elif isinstance(exc, GraphRecursionError):
             error = (
                 f"GraphRecursionError: {exc}. The graph ran more super-steps than "

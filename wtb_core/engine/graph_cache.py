@@ -12,8 +12,11 @@ from typing import Any
 
 from wtb_core.engine.environments import resolve_env
 from wtb_core.engine.graphs import build_graph
+from wtb_core.engine.recorded import RecordingCache, RecordingSpec, variant_label
+from wtb_core.errors import ConfigurationError
 from wtb_core.ports.environment import EnvironmentProvider
 from wtb_core.project import WorkflowProject
+from wtb_core.storage.recordings import RecordingStore
 
 # (project, node, variant or None, workflow variant or None, callable) -> what LangGraph runs
 NodeWrapper = Callable[[WorkflowProject, str, str | None, str | None, Callable[..., Any]], Any]
@@ -38,11 +41,19 @@ def environment_wrapper(provider: EnvironmentProvider) -> NodeWrapper:
 
 
 class GraphCache:
-    """Builds and remembers compiled graphs over one checkpointer."""
+    """Builds and remembers compiled graphs over one checkpointer; graphs that record or
+    replay node outputs (``engine.recorded``) keep them in ``recordings``."""
 
-    def __init__(self, checkpointer: Any, wrap: NodeWrapper | None, size: int = GRAPH_CACHE_SIZE):
+    def __init__(
+        self,
+        checkpointer: Any,
+        wrap: NodeWrapper | None,
+        size: int = GRAPH_CACHE_SIZE,
+        recordings: RecordingStore | None = None,
+    ):
         self._checkpointer = checkpointer
         self._wrap = wrap
+        self._recordings = recordings
         self._size = size
         self._graphs: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
@@ -53,8 +64,10 @@ class GraphCache:
         variant_config: Mapping[str, str],
         workflow_variant: str | None,
         version: str | None = None,
+        recording: RecordingSpec | None = None,
     ) -> Any:
-        """The graph for a variant selection of ``version`` (default: the current one)."""
+        """The graph for a variant selection of ``version`` (default: the current one),
+        recording or replaying as ``recording`` says."""
         version = version or project.current_version
         key = (
             project.name,
@@ -63,6 +76,7 @@ class GraphCache:
             version,
             tuple(sorted(variant_config.items())),
             workflow_variant,
+            recording,
         )
         with self._lock:
             graph = self._graphs.pop(key, None)
@@ -82,12 +96,36 @@ class GraphCache:
             replacements,
             self._checkpointer,
             wrap,
+            self._cache(recording, variant_config, workflow_variant),
         )
         with self._lock:
             self._graphs[key] = graph
             while len(self._graphs) > self._size:
                 del self._graphs[next(iter(self._graphs))]
         return graph
+
+    @property
+    def recordings(self) -> RecordingStore:
+        """Where recordings are kept (``ConfigurationError`` for graphs built without)."""
+        if self._recordings is None:
+            raise ConfigurationError(
+                "recording or replaying node outputs needs the bench's metadata database; "
+                "run the batch on the sequential or threadpool runner"
+            )
+        return self._recordings
+
+    def _cache(
+        self,
+        recording: RecordingSpec | None,
+        variant_config: Mapping[str, str],
+        workflow_variant: str | None,
+    ) -> RecordingCache | None:
+        if recording is None:
+            return None
+        variants = {
+            node: variant_label(node, variant_config, workflow_variant) for node in recording.nodes
+        }
+        return RecordingCache(self.recordings, recording, variants, self._checkpointer.serde)
 
     def forget(self, project_name: str) -> None:
         """Drop the graphs of a project (it was registered again)."""

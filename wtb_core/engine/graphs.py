@@ -13,7 +13,7 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import Runnable
 from langgraph._internal._runnable import RunnableCallable
@@ -26,6 +26,9 @@ from wtb_core.engine.attempts import reporting_attempts
 from wtb_core.engine.observed import observed
 from wtb_core.errors import ProjectError
 from wtb_core.serde import allow_graph_types
+
+if TYPE_CHECKING:
+    from wtb_core.engine.recorded import RecordingCache
 
 
 @dataclass
@@ -83,6 +86,7 @@ def build_graph(
     replacements: Mapping[str, Any],
     checkpointer: Any,
     wrap: Callable[[str, Any], Any] | None = None,
+    cache: RecordingCache | None = None,
 ) -> CompiledStateGraph[Any]:
     """Compile a copy of ``template`` with ``replacements`` (callables or Runnables, as
     ``StateGraph.add_node`` takes) swapped in.
@@ -93,6 +97,8 @@ def build_graph(
     nodes with a ``RetryPolicy`` report each failed attempt (``engine.attempts``). A graph
     with an ``async def`` node is compiled over ``AsyncSaver(checkpointer)``. The types the
     graph's schemas name join the checkpointer's strict allow-list (``wtb_core.serde``).
+    With a ``cache`` (``engine.recorded``), its recorded nodes get its cache policies and
+    the graph is compiled with it as LangGraph's node cache.
     """
     builder = copy_builder(template.builder)
     for node, spec in list(builder.nodes.items()):
@@ -104,10 +110,15 @@ def build_graph(
             wrapped = observed(node, wrapped)
         if node in replacements or wrapped is not func:
             swap_node(builder, node, wrapped)
+    options = dict(template.compile_options)
+    if cache is not None:
+        for node, policy in cache.policies().items():
+            builder.nodes[node] = dataclasses.replace(builder.nodes[node], cache_policy=policy)
+        options["cache"] = cache
     allow_graph_types(checkpointer, builder)
     if has_async_nodes(builder):
         checkpointer = AsyncSaver(checkpointer)
-    return builder.compile(checkpointer=checkpointer, **template.compile_options)
+    return builder.compile(checkpointer=checkpointer, **options)
 
 
 def _callable_of(runnable: Any) -> Any:

@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wtb_core.domain.models import ExecutionStatus, PendingInterrupt
 from wtb_core.ports.file_tracker import TrackedExecution
+
+if TYPE_CHECKING:
+    from wtb_core.engine.recorded import RecordingSpec
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class RunRequest:
     variants: dict[str, str] = field(default_factory=dict)
     workflow_variant: str | None = None
     project_version: str | None = None
+    # Set when the graph records or replays node outputs (``engine.recorded``).
+    recording: RecordingSpec | None = None
 
 
 @dataclass

@@ -36,11 +36,13 @@ from wtb_core.domain.models import (
 from wtb_core.engine.driver import ExecutionDriver
 from wtb_core.engine.events import EventBus
 from wtb_core.engine.graph_cache import GraphCache, environment_wrapper
+from wtb_core.engine.recorded import RecordingRequest
 from wtb_core.engine.records import owner_alive, process_owner
 from wtb_core.integrity.outbox import Outbox
 from wtb_core.integrity.report import IntegrityReport
 from wtb_core.integrity.service import IntegrityService
 from wtb_core.project import WorkflowProject
+from wtb_core.project_checks import check_name
 from wtb_core.registry import PluginRegistry
 from wtb_core.sdk.branches import BatchBranches
 from wtb_core.sdk.catalog import ProjectCatalog
@@ -51,6 +53,7 @@ from wtb_core.sdk.ledger import ExecutionLedger, held_ids
 from wtb_core.sdk.stack import Mode, Stack, config_for_mode
 from wtb_core.sdk.time_travel import TimeTravelService
 from wtb_core.sdk.workspaces import WorkspaceRoots
+from wtb_core.storage.recordings import Recording, RecordingEntry, RecordingStore
 from wtb_core.telemetry.saver import timed
 
 log = logging.getLogger(__name__)
@@ -99,8 +102,13 @@ class WTBTestBench:
         # Where restoring tracked files may write (see WorkspaceRoots.trusted).
         roots = [config.data_dir.resolve(), *(Path(r).resolve() for r in config.workspace_roots)]
         workspaces = WorkspaceRoots(self.workspace, roots)
-        saver = timed(stack.checkpoints.saver, config.checkpoint_store, config.metrics)
-        graphs = GraphCache(saver, environment_wrapper(stack.environment))
+        self._recordings = RecordingStore(stack.metadata.db)
+        self._default_recording: RecordingRequest | None = None
+        graphs = GraphCache(
+            timed(stack.checkpoints.saver, config.checkpoint_store, config.metrics),
+            environment_wrapper(stack.environment),
+            recordings=self._recordings,
+        )
         self._catalog = ProjectCatalog(
             stack.metadata, graphs, stack.file_tracker_choice, self.workspace
         )
@@ -134,6 +142,7 @@ class WTBTestBench:
             workspace=self.workspace,
             owner=self._owner,
             publish=self._bus.publish,
+            recordings=self._recordings,
         )
         self._integrity = IntegrityService(
             ledger, outbox, self._catalog, stack.file_tracker, self._executions.delete
@@ -228,14 +237,28 @@ class WTBTestBench:
         *,
         workspace: str | Path | None = None,
         execution_id: str | None = None,
+        record: bool | str = False,
+        replay: str | None = None,
+        on_missing: str = "fail",
+        recorded_nodes: Sequence[str] | None = None,
     ) -> ExecutionResult:
         """Run a project from ``initial_state`` until it completes, fails, pauses at a
         breakpoint or ``interrupt()``, or is paused / stopped from another thread.
         ``workspace`` overrides the bench's for this execution; ``execution_id`` chooses
-        its id (unused, 1-64 of ``[A-Za-z0-9._-]``; default: a new random one)."""
+        its id (unused, 1-64 of ``[A-Za-z0-9._-]``; default: a new random one).
+
+        ``record=True`` stores the outputs of the recorded nodes (the project's
+        ``recorded_nodes``, or ``recorded_nodes=``) in a recording named after the
+        execution (``record="name"``: in that one); ``replay="name"`` serves them from a
+        recording instead of calling the nodes. A replayed input with no recording fails
+        the run naming node and key, unless ``on_missing="call"`` (call the node) or
+        ``"record"`` (call it and add its output to the recording)."""
         return self._executions.run(
             project, initial_state, variant_config, workflow_variant, breakpoints,
             workspace=workspace, execution_id=execution_id,
+            recording=self._recording_of(
+                project, RecordingRequest(record, replay, on_missing, recorded_nodes)
+            ),
         )  # fmt: skip
 
     def resume(
@@ -308,16 +331,27 @@ class WTBTestBench:
         on_progress: Callable[[BatchProgress], None] | None = None,
         keep_workspaces: bool = False,
         reuse_prefix: bool = False,
+        *,
+        record: bool | str = False,
+        replay: str | None = None,
+        on_missing: str = "fail",
+        recorded_nodes: Sequence[str] | None = None,
     ) -> BatchTestResult:
         """Run every (combination × test case × repetition) cell as a real execution,
         score it, and keep its row. A failing cell fails its row; the batch goes on. When
         the project tracks files, each cell works in a workspace of its own (removed after
         the cell unless ``keep_workspaces``). With ``reuse_prefix``, the cells of a test
         case and repetition run the nodes before their first differing node once and fork
-        from there (``wtb_core.batch.prefix``; README "Shared prefixes")."""
+        from there (``wtb_core.batch.prefix``; README "Shared prefixes"). ``record`` /
+        ``replay`` / ``on_missing`` / ``recorded_nodes`` are ``run``'s, for every cell;
+        ``record=True`` names the recording after the batch, so ``replay=<batch id>``
+        replays it (not combined with ``reuse_prefix`` yet)."""
         return self._batches.run(
             project, variant_matrix, test_cases, evaluators, parallelism, runner, repetitions,
             on_progress, keep_workspaces, reuse_prefix=reuse_prefix,
+            recording=self._recording_of(
+                project, RecordingRequest(record, replay, on_missing, recorded_nodes)
+            ),
         )  # fmt: skip
 
     def fork_batch(
@@ -365,6 +399,53 @@ class WTBTestBench:
     def list_batches(self, project: str | None = None) -> list[BatchTestResult]:
         """Batches, newest first."""
         return self._batches.list(project)
+
+    # -- recordings ----------------------------------------------------------------------
+
+    def use_recording(
+        self, record: str | None = None, replay: str | None = None, on_missing: str = "fail"
+    ) -> None:
+        """Record into (or replay from) the recording named here in every later ``run`` and
+        ``run_batch_test`` that asks for neither, for projects with ``recorded_nodes``
+        (the pytest plugin's ``--wtb-record`` / ``--wtb-replay``); no arguments: stop."""
+        request = RecordingRequest(record or False, replay, on_missing)
+        self._default_recording = request if request.asked else None
+
+    def _recording_of(self, project: str, request: RecordingRequest) -> RecordingRequest:
+        default = self._default_recording
+        if request.asked or default is None or not isinstance(project, str):
+            return request
+        return default if self._catalog.get(project).recorded_nodes else request
+
+    def create_recording(self, name: str, project: str | None = None) -> Recording:
+        """An empty recording named ``name`` (the existing one when there is one)."""
+        self._recordings.ensure(check_name("recording", name), project, None)
+        return self._recordings.get_recording(name)
+
+    def list_recordings(self) -> list[Recording]:
+        """Every recording of node outputs, newest first."""
+        return self._recordings.all()
+
+    def get_recording(self, name: str) -> Recording:
+        """A recording (``RecordingNotFoundError`` when there is none)."""
+        return self._recordings.get_recording(name)
+
+    def recording_entries(self, name: str) -> list[RecordingEntry]:
+        """The outputs a recording holds, by node then key."""
+        return self._recordings.entries(name)
+
+    def delete_recording(self, name: str) -> None:
+        """Delete a recording and every output it holds."""
+        self._recordings.delete(name)
+
+    def export_recording(self, name: str, path: str | Path) -> Path:
+        """Write a recording to a JSON file (to commit next to the tests replaying it)."""
+        return self._recordings.export(name, Path(path))
+
+    def import_recording(self, path: str | Path, name: str | None = None) -> Recording:
+        """Store the recording in a file written by ``export_recording`` (as ``name``,
+        default: its own), adding to a recording of that name if there is one."""
+        return self._recordings.load_file(Path(path), name)
 
     # -- integrity -----------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from wtb_core.domain.models import (
 )
 from wtb_core.engine.events import current_batch
 from wtb_core.engine.history import answered_interrupts, head_snapshot, pending_interrupts
+from wtb_core.engine.recorded import RecordingRequest, RecordingSpec, recording_spec
 from wtb_core.engine.records import execution_record, new_execution_id, outcome_fields
 from wtb_core.engine.runs import RunOutcome, RunRequest, StreamTap
 from wtb_core.engine.threads import thread_config
@@ -71,6 +72,7 @@ class ExecutionService(LedgerService):
         on_created: Callable[[str], None] | None = None,
         tap: StreamTap | None = None,
         prefix_key: str | None = None,
+        recording: RecordingRequest | RecordingSpec | None = None,
     ) -> ExecutionResult:
         """Run ``project`` from ``initial_state`` until it completes, fails or pauses.
         ``execution_id`` chooses the new execution's id (a server hands it out before the
@@ -78,12 +80,22 @@ class ExecutionService(LedgerService):
         of the arguments happens before the execution is stored; ``on_created(id)`` is
         called once it is (a server answers ``202`` then). ``tap`` watches the drive's
         LangGraph stream (``StreamTap``). ``prefix_key`` marks the execution as a
-        shared-prefix trunk of the current batch (``batch.prefix``)."""
+        shared-prefix trunk of the current batch (``batch.prefix``). ``recording`` records
+        or replays node outputs: a
+        call's ``RecordingRequest`` (checked by ``engine.recorded.recording_spec``;
+        ``record=True`` names the recording after the execution), or the ``RecordingSpec``
+        a batch cell runs with."""
         ledger = self._ledger
         execution_id = new_execution_id() if execution_id is None else self._unused(execution_id)
         proj = self._catalog.get(project)
         variant_config = dict(variant_config or {})
-        graph = self._catalog.graphs.get(proj, variant_config, workflow_variant)
+        graphs = self._catalog.graphs
+        spec: RecordingSpec | None = None
+        if isinstance(recording, RecordingSpec):
+            spec = recording
+        elif recording is not None and recording.asked:
+            spec = recording_spec(graphs.recordings, proj, recording, execution_id)
+        graph = graphs.get(proj, variant_config, workflow_variant, recording=spec)
         bps = check_breakpoints(graph, breakpoints)
         state = check_state(ledger.checkpoints.saver.serde, initial_state)
         check_keys(graph, state, graph.builder.input_schema, "initial state")
@@ -109,7 +121,7 @@ class ExecutionService(LedgerService):
             if on_created is not None:
                 on_created(row.id)
             cut("run.after_create")
-            return self._drive(proj, row, graph, state, tap)
+            return self._drive(proj, row, graph, state, tap, spec)
 
     def drive_fork(self, row: ExecutionRecord) -> ExecutionResult:
         """Drive a fork this process has just stored as ``running`` (``TimeTravelService.
@@ -298,6 +310,7 @@ class ExecutionService(LedgerService):
         graph: Any,
         graph_input: Any,
         tap: StreamTap | None = None,
+        recording: RecordingSpec | None = None,
     ) -> ExecutionResult:
         request = RunRequest(
             execution_id=row.id,
@@ -319,6 +332,7 @@ class ExecutionService(LedgerService):
             variants=dict(row.variant_config or {}),
             workflow_variant=row.workflow_variant,
             project_version=row.project_version,
+            recording=recording,
         )
         driver = self._ledger.driver
         return driver.drive(request, graph_input, lambda outcome: self._finish(row, outcome))

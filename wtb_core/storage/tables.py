@@ -139,6 +139,8 @@ class BatchRecord(Base):
     # A batch forked from a checkpoint (``bench.fork_batch``): every cell forks it.
     source_execution_id: Mapped[str | None] = mapped_column(String(64), default=None)
     source_checkpoint_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    # How the batch records or replays node outputs (``RecordingSpec.to_json``), or None.
+    recording: Mapped[dict[str, Any] | None] = mapped_column(default=None)
 
 
 class BatchCellRecord(Base):
@@ -169,6 +171,33 @@ class BatchCellRecord(Base):
         ),
         Index("ix_batch_rows_batch_id_combination", "batch_id", "combination"),
     )
+
+
+class RecordingRecord(Base):
+    """A named recording of node outputs (``wtb_core.storage.recordings``)."""
+
+    __tablename__ = "recordings"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    project: Mapped[str | None] = mapped_column(String(200))
+    source: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RecordingEntryRecord(Base):
+    """One recorded output: a node's writes for one input, under LangGraph's cache key."""
+
+    __tablename__ = "recording_entries"
+
+    recording: Mapped[str] = mapped_column(String(200), primary_key=True)
+    node: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    variant: Mapped[str] = mapped_column(String(400))
+    encoding: Mapped[str] = mapped_column(String(50))
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    rendered: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class FileCommitRecord(Base):

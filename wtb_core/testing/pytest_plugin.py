@@ -9,6 +9,9 @@
   a terminal summary (``summary``) and a non-zero exit status when one fails;
   ``--wtb-save-baseline`` writes the baseline. Each test's metrics are JUnit XML
   properties (``wtb.<metric>``).
+* ``--wtb-record DIR`` / ``--wtb-replay DIR`` (``--wtb-record-missing``): every
+  ``wtb_bench`` records or replays the outputs of the nodes projects mark as external
+  (``recordings``).
 * Under pytest-xdist the workers' runs are sent to the controller, which checks the gates.
 
 Importing this module is cheap (pytest loads it in every session): WTB itself is imported
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from wtb_core.sdk.bench import WTBTestBench
     from wtb_core.testing.baseline import Values
     from wtb_core.testing.gates import Gate
+    from wtb_core.testing.recordings import TestRecordings
     from wtb_core.testing.runs import WorkflowRunner
     from wtb_core.testing.session_results import RunRecord, SessionResults
     from wtb_core.testing.summary import SessionReport
@@ -51,6 +55,7 @@ class _Session:
     save_path: Path | None
     alpha: float
     min_effect: float
+    recordings: TestRecordings | None = None
     results: SessionResults | None = None
     report: SessionReport | None = None
 
@@ -114,6 +119,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="X",
         help="A regression against the baseline must be worse than this (default 0).",
     )
+    group.addoption(
+        "--wtb-record",
+        metavar="DIR",
+        type=Path,
+        help="Record the outputs of the nodes projects mark as external (recorded_nodes) "
+        "in DIR, one file per test.",
+    )
+    group.addoption(
+        "--wtb-replay",
+        metavar="DIR",
+        type=Path,
+        help="Serve recorded outputs from DIR instead of calling those nodes; an input "
+        "without a recording fails the run, naming the node.",
+    )
+    group.addoption(
+        "--wtb-record-missing",
+        action="store_true",
+        help="With --wtb-replay: call a node whose input has no recording and add its "
+        "output to the test's file.",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -121,7 +146,18 @@ def pytest_configure(config: pytest.Config) -> None:
     option = config.option
     gates: list[Gate] = []
     baseline = None
+    recordings = None
     worker = hasattr(config, "workerinput")  # an xdist worker: the controller checks
+    if option.wtb_record or option.wtb_replay or option.wtb_record_missing:
+        from wtb_core.errors import WTBError
+        from wtb_core.testing.recordings import TestRecordings
+
+        try:
+            recordings = TestRecordings(
+                option.wtb_record, option.wtb_replay, option.wtb_record_missing
+            )
+        except WTBError as exc:
+            raise pytest.UsageError(str(exc)) from None
     if not worker:
         from wtb_core.errors import WTBError
 
@@ -137,6 +173,7 @@ def pytest_configure(config: pytest.Config) -> None:
         save_path=None if worker else option.wtb_save_baseline,
         alpha=option.wtb_alpha,
         min_effect=option.wtb_min_effect,
+        recordings=recordings,
     )
 
 
@@ -187,12 +224,17 @@ def wtb_bench(
     item = request.node
     bench = open_bench(tmp_path / "wtb", wtb_projects)
     records = item.stash.setdefault(_RUNS, [])
+    recordings = item.config.stash[_SESSION].recordings
     try:
+        if recordings is not None:
+            recordings.start(bench, item.nodeid)
         yield bench
     finally:
         try:
             for batch in reversed(bench.list_batches()):  # oldest first
                 records.extend(batch_records(item.nodeid, batch))
+            if recordings is not None:
+                recordings.finish(bench, item.nodeid)
         finally:
             bench.close()
             _finish_test(item, records)

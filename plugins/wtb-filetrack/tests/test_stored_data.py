@@ -22,7 +22,7 @@ from wtb_filetrack.chunks import ChunkedManifest
 # data directory that snapshotted this tree): changing the chunk format changes these.
 COMMIT_OF_3000_FILES = "d363b2d2ce395af767a9987f5d4d57fb3b6735aac1dc1f3ddfc2d79b922f89c8"
 COMMIT_OF_A_FILE_AND_A_LINK = "7f3ad52f0313fe0394542c3fcfe2e1caf006b2a4530bc78c90ffbb6b27af3049"
-MIGRATION_HEAD = "0010"  # 0008 (batch comparisons), 0009 (outbox), 0010 (shared prefixes)
+MIGRATION_HEAD = "0011"  # 0008 comparisons, 0009 outbox, 0010 shared prefixes, 0011 recordings
 # change no file table
 
 
