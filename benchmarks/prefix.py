@@ -1,4 +1,5 @@
-"""Batch speed-ups of issue #19: shared prefixes (``run_batch_test(reuse_prefix=True)``).
+"""Batch speed-ups of issue #19: shared prefixes (``run_batch_test(reuse_prefix=True)``)
+and recorded node outputs (``record=True`` / ``replay=``).
 
 Every section measures its own baseline in the same run and prints ``must`` lines; the
 command exits non-zero when a target is missed. Sections are listed in ``SECTIONS`` (a
@@ -9,13 +10,15 @@ name and a function returning ``Must`` results), so more can be added beside thi
   for (p, k) = (4, 4) and (9, 8); the speed-up must reach 0.8 × k(p+1)/(p+k). And a batch
   with nothing to share (every combination differs at the first node): shared prefixes
   on vs off must cost at most 5% more.
+* ``replay``: a batch whose upstream node sleeps 200 ms, recorded once and replayed
+  (``benchmarks.replay``): replayed / recorded wall time, and no call while replaying.
 
 The thread pool is 2 wide by default, the cores of the machine the targets were set on:
 the sleeps overlap at any width, but WTB's own per-execution work (rows, events, checkpoint
 writes) holds the GIL, and a shared-prefix batch does little else, so a pool wider than
 the cores measures the CPU, not the sharing (x4 here: 1.99x and 3.64x; x8: 1.64x, 2.52x).
 
-    .venv/bin/python -m benchmarks.prefix [--parallelism 2] [--rounds 3] [--only prefix]
+    .venv/bin/python -m benchmarks.prefix [--parallelism 2] [--rounds 3] [--only prefix|replay]
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
+from benchmarks import replay
 from wtb_core import WorkflowProject, WTBTestBench
 
 SLEEP_S = 0.020
@@ -159,7 +163,24 @@ def prefix_section(options: Options) -> list[Must]:
     return results
 
 
-SECTIONS: dict[str, Callable[[Options], list[Must]]] = {"prefix": prefix_section}
+def replay_section(options: Options) -> list[Must]:
+    """A batch whose upstream node sleeps 200 ms, recorded then replayed (``benchmarks.replay``)."""
+    figures = replay.measure(rounds=options.rounds, data_dir=options.workdir / "replay")
+    for i, (rec, rep) in enumerate(zip(figures.recorded_s, figures.replayed_s, strict=True), 1):
+        print(f"replay round {i}: recorded {rec:.3f} s, replayed {rep:.3f} s")
+    return [
+        Must(
+            figures.ratio <= replay.MAX_RATIO and figures.replay_calls == 0,
+            f"replayed / recorded {figures.ratio:.3f} (<= {replay.MAX_RATIO}), "
+            f"{figures.replay_calls} calls of the recorded node while replaying (0)",
+        )
+    ]
+
+
+SECTIONS: dict[str, Callable[[Options], list[Must]]] = {
+    "prefix": prefix_section,
+    "replay": replay_section,
+}
 
 
 def main() -> None:

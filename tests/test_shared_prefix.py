@@ -197,6 +197,17 @@ def test_reuse_prefix_must_be_a_flag(bench, project):
     assert bench.list_batches() == []
 
 
+def test_reuse_prefix_with_record_or_replay_is_refused_before_anything_runs(bench, project):
+    from wtb_core import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="reuse_prefix and record / replay"):
+        bench.run_batch_test(
+            project, MATRIX, CASES, reuse_prefix=True, record=True, recorded_nodes=["draft"]
+        )
+    assert bench.list_batches() == [] and bench.list_executions() == []
+    assert bench.list_recordings() == []
+
+
 def _rows(saver, thread_id: str) -> set[tuple]:
     """Every checkpoint (all namespaces) of a thread with its parent and pending writes."""
     return {

@@ -170,12 +170,12 @@ class BatchService(BatchReads):
                 f"a batch with id {batch_id!r} exists already; choose another id or resume it"
             )
         batch_id = batch_id or uuid.uuid4().hex[:16]
-        spec = self._recording(proj, runner_name, recording, batch_id)
-        if spec is not None and reuse_prefix:
+        if reuse_prefix and recording is not None and recording.asked:
             raise InvalidInputError(
                 "reuse_prefix and record / replay do not combine yet (shared trunks would "
                 "skip the recording): pass one of them"
             )
+        spec = self._recording(proj, runner_name, recording, batch_id)
         now = utcnow()
         record = BatchRecord(
             id=batch_id,
