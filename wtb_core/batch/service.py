@@ -57,6 +57,7 @@ from wtb_core.telemetry.batches import DetachedCells, driving_batch, in_cell
 from wtb_core.telemetry.plugin import count_detached
 
 log = logging.getLogger(__name__)
+_CANNOT_FORK = "they cannot fork the execution"
 
 
 class ProjectSource(Protocol):
@@ -242,7 +243,7 @@ class BatchService(BatchReads):
         check_matrix(matrix, point)
         resolved, specs = resolve_evaluators(self._registry, chosen)
         runner_name = self._runner_name(proj, runner)
-        self._require_in_process(runner_name)
+        self._require_in_process(runner_name, _CANNOT_FORK)
         name = f"{execution_id}@{checkpoint_id}"
         cases, stored_cases = arguments.cases([TestCase(inputs=point.state, name=name)])
         now = utcnow()
@@ -318,7 +319,7 @@ class BatchService(BatchReads):
         runner_name = runner or record.runner
         self._registry.get("batch_runner", runner_name)
         if record.source_execution_id:
-            self._require_in_process(runner_name)
+            self._require_in_process(runner_name, _CANNOT_FORK)
         rows = self._metadata.batch_rows(batch_id)
         if retry_failed:
             failed = [
@@ -513,14 +514,14 @@ class BatchService(BatchReads):
 
     # -- checks --------------------------------------------------------------------------
 
-    def _require_in_process(self, runner_name: str) -> None:
-        """A forked batch's cells fork an execution of this process's stores: refuse a
-        runner that runs cells elsewhere."""
+    def _require_in_process(self, runner_name: str, why: str) -> None:
+        """Refuse a runner that runs cells away from this process (its factory has no
+        ``in_process = True``), saying ``why`` the batch needs this process."""
         factory = self._registry.get("batch_runner", runner_name).factory
         if not getattr(factory, "in_process", False):
             raise ConfigurationError(
-                f"the {runner_name!r} runner runs cells away from this process, where they "
-                "cannot fork the execution: pass runner='threadpool' (or 'sequential')"
+                f"the {runner_name!r} runner runs cells away from this process, where {why}: "
+                "pass runner='threadpool' (or 'sequential')"
             )
 
     def _recording(
@@ -534,12 +535,7 @@ class BatchService(BatchReads):
         (``sequential``, ``threadpool``) can."""
         if request is None or not request.asked:
             return None
-        factory = self._registry.get("batch_runner", runner_name).factory
-        if not getattr(factory, "in_process", False):
-            raise ConfigurationError(
-                f"record / replay run on runners whose cells run in this process (sequential, "
-                f"threadpool), not {runner_name!r}: pass runner='threadpool'"
-            )
+        self._require_in_process(runner_name, "they cannot record or replay node outputs")
         if self._recordings is None:
             raise ConfigurationError("this batch service has no recording store")
         return recording_spec(self._recordings, project, request, batch_id)

@@ -74,12 +74,13 @@ class DriveTelemetry:
     def _capture_input(self) -> None:
         if not content.capture_enabled() or self.span is None:
             return
-        given = self._input
-        if isinstance(given, Command):
-            given = given.update
-        self._given = content.messages_of(given)
-        if self._given:
-            self.span.set_attribute("gen_ai.input.messages", content.as_json(self._given))
+        given = self._input.update if isinstance(self._input, Command) else self._input
+        try:
+            self._given = content.messages_of(given)
+            if self._given:
+                self.span.set_attribute("gen_ai.input.messages", content.as_json(self._given))
+        except Exception:
+            log.exception("recording the input messages of %s failed", self._request.execution_id)
 
     def __exit__(
         self,
@@ -136,9 +137,14 @@ class DriveTelemetry:
         if outcome.head is not None:
             span.set_attribute("wtb.checkpoint_id", outcome.head)
         if self._given is not None:
-            added = content.new_messages(content.messages_of(outcome.state), self._given)
-            if added:
-                span.set_attribute("gen_ai.output.messages", content.as_json(added))
+            try:
+                added = content.new_messages(content.messages_of(outcome.state), self._given)
+                if added:
+                    span.set_attribute("gen_ai.output.messages", content.as_json(added))
+            except Exception:
+                log.exception(
+                    "recording the output messages of %s failed", self._request.execution_id
+                )
 
 
 def observe_file_snapshot(started: float) -> None:
