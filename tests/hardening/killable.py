@@ -66,6 +66,17 @@ def project() -> WorkflowProject:
     return WorkflowProject("abc", abc, execution=ExecutionConfig(durability="sync"))
 
 
+def shared_project() -> WorkflowProject:
+    """``abc`` with a variant ``loud`` of ``c`` (it logs ``C``), for shared-prefix batches."""
+    abc_project = project()
+    abc_project.register_variant("c", "loud", _node("C"))
+    return abc_project
+
+
+SHARED_MATRIX: list[dict[str, str]] = [{}, {"c": "loud"}]
+"""A shared-prefix batch of ``abc``: ``a`` and ``b`` are its trunk, ``c`` differs."""
+
+
 # -- the files project and the scenarios of the fault-injection tests ------------------------
 
 TRACKING = FileTrackingConfig(enabled=True, tracked_paths=["out/"])
@@ -252,7 +263,7 @@ if __name__ == "__main__" and sys.argv[1:] == ["--cases"]:
 elif __name__ == "__main__":  # python -m tests.hardening.killable DATA_DIR DIR VERB [ID [CP]]
     data_dir, folder, verb, *rest = sys.argv[1:]
     with WTBTestBench(data_dir=data_dir, load_entrypoints=False) as bench:
-        bench.register_project(project())
+        bench.register_project(shared_project() if verb == "shared-batch" else project())
         if verb == "run":
             bench.run("abc", {"dir": folder}, breakpoints=rest or None)
         elif verb == "resume":
@@ -260,3 +271,8 @@ elif __name__ == "__main__":  # python -m tests.hardening.killable DATA_DIR DIR 
         elif verb == "rollback-resume":
             bench.rollback(rest[0], rest[1])
             bench.resume(rest[0])
+        elif verb == "shared-batch":
+            cases = [{"dir": folder}]
+            bench.run_batch_test(
+                "abc", SHARED_MATRIX, cases, runner="sequential", reuse_prefix=True
+            )

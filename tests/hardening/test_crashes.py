@@ -14,6 +14,7 @@ from tests import workflows
 from tests.conftest import register
 from tests.hardening import killable
 from wtb_core import ExecutionStatus, InvalidStateError, WTBTestBench
+from wtb_core.batch.models import BatchStatus
 
 
 def _in_subprocess(data_dir: Path, folder: Path, *args: str, kill_at: str | None) -> int:
@@ -202,3 +203,23 @@ def test_a_pause_at_the_very_start_shows_the_input_and_the_first_node(bench):
     paused = bench.run(project, {"query": "first"})
     assert paused.status is ExecutionStatus.PAUSED
     assert paused.state["query"] == "first" and paused.next == ("retrieve",)
+
+
+def test_a_shared_prefix_batch_killed_mid_trunk_resumes_the_trunk_not_a_new_one(data_dir, tmp_path):
+    # the trunk is a, b (c has two variants); the process dies inside the trunk's b
+    assert _in_subprocess(data_dir, tmp_path, "shared-batch", kill_at="b") == -9
+    with WTBTestBench(data_dir=data_dir, load_entrypoints=False) as bench:
+        bench.register_project(killable.shared_project())
+        [killed] = bench.list_batches()
+        done = bench.resume_batch(killed.batch_id)
+        trunks = [
+            e.execution_id
+            for e in bench.list_executions(include_trunks=True)
+            if e.execution_id not in {r.execution_id for r in done.results}
+        ]
+    assert done.status is BatchStatus.COMPLETED
+    assert sorted(r.state["log"][-1] for r in done.results) == ["C", "c"]
+    assert all(r.state["log"][:2] == ["a", "b"] for r in done.results)
+    # a ran once; b again only because the kill cut it off; then c once per variant
+    assert sorted(_calls(tmp_path)) == sorted(["a", "b", "b", "c", "C"])
+    assert len(trunks) == 1  # the trunk the crash cut off, continued

@@ -11,7 +11,9 @@ nothing more: they decide which nodes are about to run when a breakpoint is reac
 
 Trunks are memoised per batch by their ``prefix_key`` (case, repetition, workflow
 variant and the fork path), stored on their execution, so a resumed batch reuses the ones
-that finished. Repetitions and test cases are never shared.
+that finished and continues a failed one, or one a crash cut off, from its newest
+checkpoint: no finished node of a trunk runs again. Repetitions and test cases are never
+shared.
 """
 
 from __future__ import annotations
@@ -66,9 +68,14 @@ class BranchingExecutions(Protocol):
         input made): nothing to share, so its branches start from the inputs."""
         ...
 
+    def resume(self, execution_id: str) -> ExecutionResult:
+        """Continue a trunk that failed or whose run a crash cut off, from its newest
+        checkpoint, with its own breakpoints (``bench.resume``)."""
+        ...
+
     def trunks(self, batch_id: str) -> dict[str, ExecutionResult]:
-        """The stored trunks of a batch that finished (paused at their breakpoints or
-        completed), by ``prefix_key``; the newest one per key."""
+        """The stored trunks of a batch by ``prefix_key``: per key the newest that
+        finished (paused at its breakpoints or completed), else the newest one."""
         ...
 
 
@@ -109,6 +116,9 @@ def group_of(matrix: Sequence[Mapping[str, str]], index: int) -> list[int]:
     """The indices of the combinations with the workflow variant of ``matrix[index]``."""
     workflow = matrix[index].get(WORKFLOW_KEY)
     return [i for i, combo in enumerate(matrix) if combo.get(WORKFLOW_KEY) == workflow]
+
+
+_REUSED = (ExecutionStatus.PAUSED, ExecutionStatus.COMPLETED)  # a trunk that finished
 
 
 class _Slot:
@@ -218,7 +228,14 @@ class SharedPrefixes:
                         )
                     return self._branch(parent, nodes, breakpoints, key, run=True)
 
-                slot.result = self._stored.get(key) or _once(slot, start)
+                stored = self._stored.get(key)
+                if stored is not None and stored.status in _REUSED:
+                    slot.result = stored
+                elif stored is not None and stored.status is ExecutionStatus.FAILED:
+                    cut_off = stored.execution_id
+                    slot.result = _once(slot, lambda: self._executions.resume(cut_off))
+                else:  # none yet, or one a cancel stopped: a cancelled trunk is not resumed
+                    slot.result = _once(slot, start)
             return slot.result
 
 

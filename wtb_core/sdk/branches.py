@@ -113,11 +113,16 @@ class BatchBranches:
         tup = saver.get_tuple(thread_config(row.thread_id, result.checkpoint_id))
         return tup is not None and (tup.metadata or {}).get("step", 0) <= 0
 
+    def resume(self, execution_id: str) -> ExecutionResult:
+        return self._executions.resume(execution_id)
+
     def trunks(self, batch_id: str) -> dict[str, ExecutionResult]:
         ledger = self._ledger
         found: dict[str, ExecutionResult] = {}
         for row in ledger.metadata.prefix_trunks(batch_id):  # oldest first: newest wins
             result = ledger.result(row)
-            if row.prefix_key is not None and result.status in _FINISHED:
-                found[row.prefix_key] = result
+            key = row.prefix_key
+            if key is None or (key in found and found[key].status in _FINISHED):
+                continue
+            found[key] = result
         return found
